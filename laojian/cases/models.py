@@ -1,0 +1,279 @@
+"""The case and its parties: worker, employer, injury determination; timeline and assignments.
+
+Statuses and transitions are declared in ``workflow.py``; the clocks are computed in ``clocks.py``.
+Nothing here changes a case's status: that is ``services.transition``'s job.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from laojian.core.models import Committee, TimeStampedModel
+from laojian.core.validators import mask_id_number
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("male")
+    FEMALE = "F", _("female")
+
+
+class Worker(TimeStampedModel):
+    """An injured worker. The ID number is stored normalised; birth date and sex are derived from it."""
+
+    id_number = models.CharField(_("ID number"), max_length=18, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    birth_date = models.DateField(_("birth date"))
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    county = models.CharField(_("county/district"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked_id_number})"
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+class Employer(TimeStampedModel):
+    """An employer (用人单位), identified by its unified social credit code."""
+
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("employer")
+        verbose_name_plural = _("employers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InjuryDetermination(TimeStampedModel):
+    """The work-injury determination (工伤认定决定书) a case rests on."""
+
+    number = models.CharField(_("determination number"), max_length=60, unique=True)
+    worker = models.ForeignKey(Worker, verbose_name=_("worker"), on_delete=models.PROTECT,
+                               related_name="determinations")
+    employer = models.ForeignKey(Employer, verbose_name=_("employer"), on_delete=models.PROTECT,
+                                 related_name="determinations")
+    injury_date = models.DateField(_("injury date"))
+    determination_date = models.DateField(_("determination date"))
+    injured_parts = models.CharField(_("injured parts"), max_length=200)
+    diagnosis = models.TextField(_("diagnosis"))
+
+    class Meta:
+        verbose_name = _("injury determination")
+        verbose_name_plural = _("injury determinations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(determination_date__gte=models.F("injury_date")),
+                name="determination_after_injury",
+                violation_error_message=_("The determination date cannot be before the injury date."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CaseType(models.TextChoices):
+    INITIAL = "initial", _("initial appraisal")
+    REVIEW = "review", _("review appraisal")
+    REAPPRAISAL = "reappraisal", _("re-appraisal")
+    LEAVE_CONFIRMATION = "leave_confirmation", _("leave confirmation")
+    LEAVE_EXTENSION = "leave_extension", _("leave extension")
+    REHAB_CONFIRMATION = "rehab_confirmation", _("rehab confirmation")
+    REHAB_EXTENSION = "rehab_extension", _("rehab extension")
+
+
+class ApplicantKind(models.TextChoices):
+    WORKER = "worker", _("the worker")
+    EMPLOYER = "employer", _("the employer")
+    RELATIVE = "relative", _("a close relative")
+    AGENCY = "agency", _("the social-insurance agency")
+
+
+class Mode(models.TextChoices):
+    SITTING = "sitting", _("sitting")
+    CLINIC = "clinic", _("clinic")
+    HOME = "home", _("home visit")
+    REMOTE = "remote", _("remote")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+    CORRECTION_REQUESTED = "correction_requested", _("correction requested")
+    ACCEPTED = "accepted", _("accepted")
+    REVIEWED = "reviewed", _("preliminary review passed")
+    SCHEDULED = "scheduled", _("scheduled")
+    EXAMINED = "examined", _("examined")
+    DIFFICULT = "difficult", _("difficult")
+    CONCLUDED = "concluded", _("concluded")
+    DELIVERED = "delivered", _("delivered")
+    ARCHIVED = "archived", _("archived")
+    REJECTED = "rejected", _("rejected")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    TERMINATED = "terminated", _("terminated")
+
+
+class Case(TimeStampedModel):
+    """An appraisal case (鉴定案件).
+
+    The clock fields are stored, not computed on read, so the worklist can sort and filter by
+    deadline in the database; ``clocks.refresh`` recomputes them whenever their inputs change.
+    """
+
+    committee = models.ForeignKey(Committee, verbose_name=_("committee"), on_delete=models.PROTECT,
+                                  related_name="cases")
+    number = models.CharField(_("case number"), max_length=40, null=True, blank=True)
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    seq = models.PositiveIntegerField(_("sequence"), null=True, blank=True)
+    case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices)
+    applicant_kind = models.CharField(_("applicant"), max_length=10, choices=ApplicantKind.choices)
+    applicant_name = models.CharField(_("applicant name"), max_length=100, blank=True)
+    applicant_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("applicant account"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="applications",
+    )
+    mode = models.CharField(_("appraisal mode"), max_length=10, choices=Mode.choices, default=Mode.SITTING)
+    status = models.CharField(_("status"), max_length=25, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    worker = models.ForeignKey(Worker, verbose_name=_("worker"), on_delete=models.PROTECT, related_name="cases")
+    employer = models.ForeignKey(Employer, verbose_name=_("employer"), on_delete=models.PROTECT,
+                                 related_name="cases")
+    determination = models.ForeignKey(
+        InjuryDetermination, verbose_name=_("injury determination"), on_delete=models.PROTECT,
+        related_name="cases",
+    )
+
+    # Dates the clocks start from (Asia/Shanghai calendar dates).
+    received_on = models.DateField(_("application received"), null=True, blank=True)
+    accepted_on = models.DateField(_("accepted on"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("accepted by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    concluded_on = models.DateField(_("concluded on"), null=True, blank=True)
+    delivered_on = models.DateField(_("delivered on"), null=True, blank=True)
+    extension_days = models.PositiveSmallIntegerField(_("extension (days)"), default=0)
+    extension_reason = models.TextField(_("extension reason"), blank=True)
+    reschedule_shift_days = models.PositiveSmallIntegerField(
+        _("days added by reschedules the worker asked for"), default=0
+    )
+
+    # Clocks (derived; see clocks.py).
+    completeness_due = models.DateField(_("completeness notice due"), null=True, blank=True)
+    conclusion_due = models.DateField(_("conclusion due"), null=True, blank=True)
+    delivery_due = models.DateField(_("delivery due"), null=True, blank=True)
+    target_due = models.DateField(_("service target"), null=True, blank=True)
+    reappraisal_window_ends = models.DateField(_("re-appraisal window ends"), null=True, blank=True)
+    next_due = models.DateField(_("next deadline"), null=True, blank=True)
+    clock_basis = models.JSONField(_("calendar data used"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        constraints = [
+            models.UniqueConstraint(fields=["committee", "number"], name="case_number_unique_per_committee",
+                                    violation_error_message=_("This case number is already in use.")),
+            models.UniqueConstraint(fields=["committee", "year", "seq"], name="case_seq_unique_per_committee_year"),
+        ]
+        indexes = [
+            models.Index(fields=["committee", "status", "next_due"], name="case_worklist_idx"),
+            models.Index(fields=["committee", "next_due"], name="case_due_idx"),
+        ]
+        permissions = [
+            ("view_committee_cases", "Can see every case of the own committee"),
+            ("view_medical", "Can see medical content of visible cases"),
+            ("register_case", "Can register an application at the counter"),
+            ("submit_case", "Can submit an application"),
+            ("request_correction", "Can send a correction notice"),
+            ("accept_case", "Can accept an application"),
+            ("reject_case", "Can reject an application"),
+            ("review_case", "Can do the preliminary review"),
+            ("schedule_case", "Can schedule an appraisal"),
+            ("record_examination", "Can record that the examination took place"),
+            ("mark_difficult", "Can mark a case difficult"),
+            ("conclude_case", "Can approve a conclusion"),
+            ("approve_extension", "Can approve the 30-day extension"),
+            ("deliver_case", "Can record delivery"),
+            ("archive_case", "Can archive a case"),
+            ("withdraw_case", "Can withdraw an application"),
+            ("terminate_case", "Can terminate an appraisal"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"#{self.pk}"
+
+
+class CaseNumberSequence(models.Model):
+    """The last case number issued per committee and year; incremented atomically."""
+
+    committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("case number sequence")
+        verbose_name_plural = _("case number sequences")
+        constraints = [models.UniqueConstraint(fields=["committee", "year"], name="case_sequence_unique")]
+
+
+class CaseAssignment(TimeStampedModel):
+    """Who works on a case in which capacity: the basis for scoping and for separation of duties.
+
+    Panel members (drawn by the experts app) are recorded here with role ``expert``.
+    """
+
+    class Role(models.TextChoices):
+        CLERK = "clerk", _("clerk")
+        REVIEWER = "reviewer", _("reviewer")
+        EXPERT = "expert", _("panel expert")
+        LEADER = "leader", _("leader")
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT,
+                             related_name="case_assignments")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("case assignment")
+        verbose_name_plural = _("case assignments")
+        constraints = [models.UniqueConstraint(fields=["case", "user", "role"], name="assignment_unique")]
+        indexes = [models.Index(fields=["user", "role", "active"], name="assignment_user_idx")]
+
+
+class TimelineEntry(models.Model):
+    """One line of a case's timeline: a transition or another event worth showing the user."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(_("action"), max_length=40)
+    from_status = models.CharField(_("from"), max_length=25, blank=True)
+    to_status = models.CharField(_("to"), max_length=25, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="timeline_case_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action}"

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from laojian.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.worklist, name="worklist"),
+    path("<int:pk>/", views.case_detail, name="detail"),
+]

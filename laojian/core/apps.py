@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "laojian.core"
+    label = "core"
+    verbose_name = _("Committees, users and audit")
+
+    def ready(self) -> None:
+        from laojian.core import roles
+
+        # Roles are derived data: the groups follow the declaration in roles.py after every migrate.
+        post_migrate.connect(roles.sync_groups_after_migrate, sender=self)

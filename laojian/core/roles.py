@@ -1,0 +1,112 @@
+"""The roles of domain.md as groups with named permissions.
+
+This module is the one declaration; ``sync_groups`` makes the database match it after every
+migrate. A user may hold several roles (a small committee may have one person as clerk and
+archivist), but the workflow's separation-of-duties guards still apply per case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label: str
+    permissions: tuple[str, ...]
+    staff: bool = True  # committee staff see their committee's cases; others only what they are assigned
+
+
+CASE = "cases."
+
+ROLES: dict[str, Role] = {
+    role.code: role
+    for role in (
+        Role("applicant", _("Applicant"), (CASE + "submit_case", CASE + "withdraw_case"), staff=False),
+        Role(
+            "clerk",
+            _("Clerk"),
+            tuple(
+                CASE + p
+                for p in (
+                    "view_committee_cases", "view_medical", "register_case", "submit_case",
+                    "request_correction", "accept_case", "reject_case", "schedule_case",
+                    "record_examination", "deliver_case", "withdraw_case", "terminate_case",
+                )
+            ),
+        ),
+        Role(
+            "reviewer",
+            _("Reviewer"),
+            tuple(CASE + p for p in ("view_committee_cases", "view_medical", "review_case", "mark_difficult")),
+        ),
+        Role("expert", _("Expert"), (CASE + "view_medical", CASE + "record_examination"), staff=False),
+        Role(
+            "leader",
+            _("Committee leader"),
+            tuple(
+                CASE + p
+                for p in (
+                    "view_committee_cases", "view_medical", "mark_difficult", "conclude_case",
+                    "approve_extension", "terminate_case",
+                )
+            ),
+        ),
+        Role("archivist", _("Archivist"), (CASE + "view_committee_cases", CASE + "archive_case")),
+        Role("liaison", _("Cross-check liaison"), (CASE + "view_committee_cases",)),
+        Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases")),
+        Role(
+            "admin",
+            _("System administrator"),
+            ("core.view_committee", "core.change_committee", "core.view_user", "core.add_user", "core.change_user",
+             "core.view_calendarday", "core.add_calendarday", "core.change_calendarday", "core.delete_calendarday",
+             "core.view_calendaryear", "core.add_calendaryear", "core.change_calendaryear",
+             CASE + "view_committee_cases"),
+        ),
+    )
+}
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(r.code, r.label) for r in ROLES.values()]
+
+
+def user_role_codes(user) -> set[str]:
+    """The role codes a user holds (cached on the user object for the request)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_laojian_roles", None)
+    if cached is None:
+        cached = set(user.groups.filter(name__in=ROLES.keys()).values_list("name", flat=True))
+        user._laojian_roles = cached
+    return cached
+
+
+def sync_groups() -> None:
+    """Create or update one group per role with exactly the declared permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role in ROLES.values():
+        group, _created = Group.objects.get_or_create(name=role.code)
+        wanted = []
+        for dotted in role.permissions:
+            app_label, codename = dotted.split(".", 1)
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is None:
+                raise LookupError(f"Role {role.code!r} names unknown permission {dotted!r}")
+            wanted.append(perm)
+        group.permissions.set(wanted)
+
+
+def sync_groups_after_migrate(sender, **kwargs) -> None:
+    # Permissions of every app exist only after all post_migrate handlers of auth have run;
+    # create them explicitly so the order of apps does not matter.
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=kwargs.get("using", "default"))
+    sync_groups()

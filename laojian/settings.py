@@ -1,0 +1,204 @@
+"""Settings, read from the environment.
+
+Local use needs nothing set: SQLite in ``LAOJIAN_DATA_DIR`` (default ``data/`` in the checkout),
+debug on, Simplified Chinese. ``LAOJIAN_PRODUCTION=1`` turns on the production profile, which
+refuses to start without ``LAOJIAN_SECRET_KEY`` and ``LAOJIAN_ALLOWED_HOSTS``. Every variable is
+listed in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name, "")
+    return [item.strip() for item in value.split(",") if item.strip()] or default
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        return int(value) if value else default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
+
+
+# PROFILE ---------------------------------------------------------------------------------------
+PRODUCTION = env_bool("LAOJIAN_PRODUCTION", False)
+DEBUG = env_bool("LAOJIAN_DEBUG", not PRODUCTION)
+
+SECRET_KEY = os.environ.get("LAOJIAN_SECRET_KEY", "")
+ALLOWED_HOSTS = env_list("LAOJIAN_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+if PRODUCTION:
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured(
+            "LAOJIAN_PRODUCTION is on: set LAOJIAN_SECRET_KEY to a random string of 50 or more characters."
+        )
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "LAOJIAN_PRODUCTION is on: set LAOJIAN_ALLOWED_HOSTS to the host names this server answers to."
+        )
+elif not SECRET_KEY:
+    # Local use only: a fixed development key, never accepted by the production profile.
+    SECRET_KEY = "laojian-development-key-not-for-production-use-0123456789abcdef"
+
+# DATA ------------------------------------------------------------------------------------------
+DATA_DIR = Path(os.environ.get("LAOJIAN_DATA_DIR") or PROJECT_DIR / "data")
+MEDIA_ROOT = DATA_DIR / "media"
+STATIC_ROOT = DATA_DIR / "static"
+
+_SQLITE_OPTIONS = {
+    # REL-03: WAL, full sync, foreign keys, writers wait instead of failing, and write
+    # transactions take the write lock at BEGIN so a read-then-write cannot deadlock.
+    "init_command": (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+    ),
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=600,
+                                                  conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "laojian.sqlite3",
+            "OPTIONS": _SQLITE_OPTIONS,
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+        }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# APPLICATIONS ------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "laojian.core",
+    "laojian.cases",
+    "laojian.experts",
+    "laojian.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "laojian.core.middleware.NoStoreForAuthenticatedMiddleware",
+]
+
+ROOT_URLCONF = "laojian.urls"
+WSGI_APPLICATION = "laojian.wsgi.application"
+AUTH_USER_MODEL = "core.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "laojian.core.context_processors.roles",
+            ],
+        },
+    },
+]
+
+# LANGUAGE AND TIME -------------------------------------------------------------------------------
+LANGUAGE_CODE = os.environ.get("LAOJIAN_LANGUAGE", "zh-hans")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# STATIC ASSETS: installed by npm (package.json), served locally; no CDN ------------------------------
+STATIC_URL = "static/"
+NODE_MODULES = Path(os.environ.get("LAOJIAN_NODE_MODULES") or PROJECT_DIR / "node_modules")
+STATICFILES_DIRS = [("vendor/htmx", NODE_MODULES / "htmx.org" / "dist")]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# SECURITY ------------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_AGE = env_int("LAOJIAN_SESSION_IDLE_SECONDS", 1800)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("LAOJIAN_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("LAOJIAN_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# LOGGING -------------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LAOJIAN_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# DOMAIN DEFAULTS (each committee can override its own in the admin) --------------------------------
+LAOJIAN_DEMO_PASSWORD = os.environ.get("LAOJIAN_DEMO_PASSWORD", "laojian-demo-2026")
