@@ -140,3 +140,14 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def build_resident_id(region: str, birth_date: dt.date, sequence: int) -> str:
+    """Compose a valid ID number (for demo data and tests): region code, birth date, 3-digit sequence."""
+    first17 = f"{region}{birth_date:%Y%m%d}{sequence:03d}"
+    return first17 + id_check_char(first17)
+
+
+def build_credit_code(first17: str) -> str:
+    """Append the GB 32100 check character to 17 characters (for demo data and tests)."""
+    return first17 + uscc_check_char(first17)
