@@ -1,0 +1,336 @@
+"""Writes. Each workflow step is one call to ``transition``: atomic, permission-checked,
+safe under concurrency on SQLite and PostgreSQL, recorded on the timeline and in the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from laojian.cases import clocks
+from laojian.cases.models import (
+    Case,
+    CaseAssignment,
+    CaseNumberSequence,
+    Employer,
+    InjuryDetermination,
+    Status,
+    TimelineEntry,
+    Worker,
+)
+from laojian.cases.selectors import cases_visible_to
+from laojian.cases.workflow import Context, TransitionRefused, get_transition, guards_for
+from laojian.core import audit
+from laojian.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from laojian.core.validators import normalize_credit_code, parse_resident_id
+
+if TYPE_CHECKING:
+    from laojian.core.models import Committee, User
+
+# Fields whose before/after values the audit trail keeps for every transition.
+AUDITED_FIELDS = (
+    "status", "version", "received_on", "accepted_on", "accepted_by_id", "concluded_on", "delivered_on",
+    "extension_days", "reschedule_shift_days", "completeness_due", "conclusion_due", "delivery_due",
+    "target_due", "reappraisal_window_ends", "next_due",
+)
+
+
+def _snapshot(case: Case) -> dict[str, Any]:
+    return {name: getattr(case, name) for name in AUDITED_FIELDS}
+
+
+def _fail(field: str, error: ValidationError | str) -> ValidationFailed:
+    messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+    return ValidationFailed(messages[0], extra={"fields": {field: messages}})
+
+
+# PARTIES ------------------------------------------------------------------------------------------
+
+@dataclass
+class WorkerInput:
+    id_number: str
+    name: str
+    phone: str = ""
+    address: str = ""
+    county: str = ""
+
+
+@dataclass
+class EmployerInput:
+    credit_code: str
+    name: str
+    address: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+@dataclass
+class DeterminationInput:
+    number: str
+    injury_date: dt.date
+    determination_date: dt.date
+    injured_parts: str
+    diagnosis: str
+
+
+def worker_upsert(data: WorkerInput, *, today: dt.date | None = None) -> Worker:
+    """Find the worker by ID number or create them; birth date and sex come from the number."""
+    try:
+        parsed = parse_resident_id(data.id_number, today=today)
+    except ValidationError as exc:
+        raise _fail("id_number", exc) from None
+    name = data.name.strip()
+    if not name:
+        raise _fail("name", _("Enter the worker's name."))
+    worker, created = Worker.objects.get_or_create(
+        id_number=parsed.number,
+        defaults={"name": name, "birth_date": parsed.birth_date, "sex": parsed.sex, "phone": data.phone,
+                  "address": data.address, "county": data.county},
+    )
+    if not created:
+        changed = {k: v for k, v in (("phone", data.phone), ("address", data.address), ("county", data.county))
+                   if v and getattr(worker, k) != v}
+        for key, value in changed.items():
+            setattr(worker, key, value)
+        if changed:
+            worker.save(update_fields=[*changed, "updated_at"])
+    return worker
+
+
+def employer_upsert(data: EmployerInput) -> Employer:
+    try:
+        code = normalize_credit_code(data.credit_code)
+    except ValidationError as exc:
+        raise _fail("credit_code", exc) from None
+    name = data.name.strip()
+    if not name:
+        raise _fail("employer_name", _("Enter the employer's name."))
+    employer, _created = Employer.objects.get_or_create(
+        credit_code=code,
+        defaults={"name": name, "address": data.address, "contact_name": data.contact_name,
+                  "contact_phone": data.contact_phone},
+    )
+    return employer
+
+
+def determination_create(data: DeterminationInput, *, worker: Worker, employer: Employer,
+                         today: dt.date) -> InjuryDetermination:
+    """Record an injury determination after checking its dates make sense."""
+    if data.injury_date > today:
+        raise _fail("injury_date", _("The injury date cannot be in the future."))
+    if data.injury_date < worker.birth_date:
+        raise _fail("injury_date", _("The injury date cannot be before the worker was born."))
+    if data.determination_date < data.injury_date:
+        raise _fail("determination_date", _("The determination date cannot be before the injury date."))
+    if data.determination_date > today:
+        raise _fail("determination_date", _("The determination date cannot be in the future."))
+    number = data.number.strip()
+    if not number:
+        raise _fail("determination_number", _("Enter the number of the injury determination."))
+    existing = InjuryDetermination.objects.filter(number=number).first()
+    if existing is not None:
+        if existing.worker_id != worker.pk:
+            raise _fail("determination_number",
+                        _("This determination number is already recorded for another worker."))
+        return existing
+    return InjuryDetermination.objects.create(
+        number=number, worker=worker, employer=employer, injury_date=data.injury_date,
+        determination_date=data.determination_date, injured_parts=data.injured_parts.strip(),
+        diagnosis=data.diagnosis.strip(),
+    )
+
+
+# CASE NUMBERS -------------------------------------------------------------------------------------
+
+def _next_seq(committee: Committee, year: int) -> int:
+    """Issue the next sequence number; the UPDATE locks the counter row until commit."""
+    counter, _created = CaseNumberSequence.objects.get_or_create(committee=committee, year=year)
+    CaseNumberSequence.objects.filter(pk=counter.pk).update(last=F("last") + 1)
+    counter.refresh_from_db(fields=["last"])
+    return counter.last
+
+
+def _assign_number(case: Case, today: dt.date) -> None:
+    if case.number:
+        return
+    case.year = today.year
+    case.seq = _next_seq(case.committee, today.year)
+    case.number = case.committee.format_case_number(case.year, case.seq)
+
+
+# REGISTRATION -------------------------------------------------------------------------------------
+
+def case_register(
+    *,
+    actor: User,
+    committee: Committee,
+    worker: WorkerInput,
+    employer: EmployerInput,
+    determination: DeterminationInput,
+    case_type: str,
+    applicant_kind: str,
+    mode: str,
+    applicant_name: str = "",
+    applicant_user: User | None = None,
+    submit: bool = True,
+    number: str | None = None,
+    today: dt.date | None = None,
+    at: dt.datetime | None = None,
+    ip_address: str = "",
+) -> Case:
+    """Register an application (at the counter, or as an online draft) with its parties.
+
+    All or nothing: a bad ID number, credit code, date or a duplicate case number saves nothing.
+    """
+    today = today or clocks.today()
+    if not actor.has_perm("cases.register_case") and not actor.has_perm("cases.submit_case"):
+        raise PermissionDeniedError()
+    if actor.committee_id and actor.committee_id != committee.pk:
+        raise PermissionDeniedError()
+    case = Case(committee=committee, case_type=case_type, applicant_kind=applicant_kind, mode=mode,
+                applicant_user=applicant_user, status=Status.DRAFT)
+    try:
+        case.clean_fields(exclude=["committee", "worker", "employer", "determination", "applicant_user"])
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ValidationFailed(messages[0], extra={"fields": exc.message_dict}) from None
+    try:
+        with transaction.atomic():
+            w = worker_upsert(worker, today=today)
+            e = employer_upsert(employer)
+            d = determination_create(determination, worker=w, employer=e, today=today)
+            case.worker, case.employer, case.determination = w, e, d
+            case.applicant_name = applicant_name or w.name
+            if number:
+                if Case.objects.filter(committee=committee, number=number.strip()).exists():
+                    raise _fail("number", _("Case number %(number)s is already in use.") % {"number": number})
+                case.number = number.strip()
+            if submit:
+                case.status = Status.SUBMITTED
+                case.received_on = today
+                _assign_number(case, today)
+            clocks.refresh(case)
+            case.save()
+            TimelineEntry.objects.create(case=case, at=at or timezone.now(), actor=actor, action="register",
+                                         to_status=case.status)
+            audit.record("case.register", actor=actor, obj=case, committee=committee,
+                         after={"number": case.number, **_snapshot(case)}, ip_address=ip_address)
+    except IntegrityError as exc:
+        raise ValidationFailed(_("This case conflicts with one already saved (duplicate number)."),
+                               code="duplicate") from exc
+    return case
+
+
+# TRANSITIONS --------------------------------------------------------------------------------------
+
+def _locked_case(actor: User, case_id: int) -> Case:
+    qs = cases_visible_to(actor).select_related("committee")
+    if connection.features.has_select_for_update:
+        qs = qs.select_for_update(of=("self",), no_key=True)
+    case = qs.filter(pk=case_id).first()
+    if case is None:
+        raise NotFoundError()
+    return case
+
+
+def transition(
+    case_id: int,
+    name: str,
+    *,
+    actor: User,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    today: dt.date | None = None,
+    at: dt.datetime | None = None,
+    ip_address: str = "",
+) -> Case:
+    """Fire workflow step ``name`` on a case.
+
+    Order of checks: the case must be visible (else 404), the user must hold the step's
+    permission, the case must be in a state the step leaves from, every guard must pass.
+    ``today``/``at`` default to now; only batch loaders (the demo city, imports of paper files)
+    pass earlier ones, and the audit trail always records the real time.
+    The status changes with a compare-and-set on (status, version): if someone else moved the
+    case first, exactly one of the two wins and the other gets ConflictError; nothing is half-written.
+    """
+    step = get_transition(name)
+    note = (note or "").strip()
+    ctx = Context(actor=actor, note=note, data=dict(data or {}), today=today or clocks.today())
+    with transaction.atomic():
+        case = _locked_case(actor, case_id)
+        if expected_version is not None and case.version != expected_version:
+            raise ConflictError()
+        if not actor.has_perm(step.permission):
+            raise PermissionDeniedError(
+                _("Your role cannot “%(action)s”.") % {"action": step.label}
+            )
+        if not step.leaves(case.status):
+            raise TransitionRefused(
+                _("“%(action)s” is not possible while the case is “%(status)s”.")
+                % {"action": step.label, "status": case.get_status_display()},
+                code="illegal_transition",
+            )
+        if step.note_required and not note:
+            raise TransitionRefused(
+                _("%(what)s: this cannot be left empty.") % {"what": step.note_label or _("Note")},
+                code="note_required",
+            )
+        for guard in guards_for(step):
+            guard(case, ctx)
+
+        before = _snapshot(case)
+        old_status, old_version = case.status, case.version
+        for effect in step.effects:
+            effect(case, ctx)
+        if step.target:
+            case.status = step.target
+        if case.status != Status.DRAFT:
+            _assign_number(case, ctx.today)
+        warnings = clocks.refresh(case)
+        case.version = old_version + 1
+        fields = [f.attname for f in Case._meta.concrete_fields if f.attname not in {"id", "created_at"}]
+        case.updated_at = timezone.now()
+        updated = Case.objects.filter(pk=case.pk, status=old_status, version=old_version).update(
+            **{f: getattr(case, f) for f in fields}
+        )
+        if updated != 1:
+            raise ConflictError()
+        after = _snapshot(case)
+        TimelineEntry.objects.create(
+            case=case, at=at or timezone.now(), actor=actor, action=step.name, from_status=old_status,
+            to_status=case.status, note=note,
+            data={k: v for k, v in ctx.data.items() if isinstance(v, str | int | bool)}
+            | ({"warnings": [str(w) for w in warnings]} if warnings else {}),
+        )
+        changed_before, changed_after = audit.changes(before, after)
+        audit.record(f"case.{step.name}", actor=actor, obj=case, committee=case.committee,
+                     before=changed_before, after={**changed_after, "note": note} if note else changed_after,
+                     ip_address=ip_address)
+    return case
+
+
+def assignment_add(case: Case, user: User, role: str, *, actor: User,
+                   at: dt.datetime | None = None) -> CaseAssignment:
+    """Put a user on a case (a clerk, a reviewer, a panel expert, a leader)."""
+    with transaction.atomic():
+        assignment, created = CaseAssignment.objects.update_or_create(
+            case=case, user=user, role=role, defaults={"active": True}
+        )
+        TimelineEntry.objects.create(case=case, at=at or timezone.now(), actor=actor, action="assign",
+                                     data={"role": role, "user": str(user)})
+        audit.record("case.assign", actor=actor, obj=case, committee=case.committee,
+                     after={"user_id": user.pk, "role": role})
+    return assignment
+
+
+__all__ = [
+    "DeterminationInput", "EmployerInput", "TransitionRefused", "WorkerInput", "assignment_add",
+    "case_register", "determination_create", "employer_upsert", "transition", "worker_upsert",
+]

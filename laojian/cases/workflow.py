@@ -1,0 +1,227 @@
+"""The case workflow, declared in one place.
+
+Each transition names the states it leaves from, the state it goes to (``None``: the status
+stays, e.g. an approved extension), the permission a user needs to fire it, its guards, and
+the fields it records. ``services.transition`` is the only code that applies them.
+
+Other apps add guards through ``register_guard`` (e.g. cross-checks block ``conclude`` while
+flags are open) instead of editing this table: dependencies point inward, to this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext_lazy as _
+
+from laojian.cases.models import CaseAssignment, Status
+from laojian.core.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from laojian.cases.models import Case
+    from laojian.core.models import User
+
+
+class TransitionRefused(ApplicationError):
+    """A guard or the current state refused the transition. Nothing was written."""
+
+    code = "transition_refused"
+
+
+@dataclass
+class Context:
+    """What a guard or an effect may look at besides the case."""
+
+    actor: User
+    note: str
+    data: dict[str, Any]
+    today: dt.date
+
+
+Guard = Callable[["Case", Context], None]
+Effect = Callable[["Case", Context], None]
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: Any
+    sources: frozenset[str]
+    target: str | None
+    permission: str
+    guards: tuple[Guard, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    note_required: bool = False
+    note_label: Any = field(default=None)
+    style: str = "primary"  # how the UI draws its button: primary, secondary, danger
+
+    def leaves(self, status: str) -> bool:
+        return status in self.sources
+
+
+# GUARDS -------------------------------------------------------------------------------------------
+
+def _sits_on_panel(case: Case, user: User) -> bool:
+    return CaseAssignment.objects.filter(
+        case=case, user=user, role=CaseAssignment.Role.EXPERT, active=True
+    ).exists()
+
+
+def reviewer_did_not_accept(case: Case, ctx: Context) -> None:
+    """Separation of duties: the preliminary review is done by someone other than the acceptor."""
+    if case.accepted_by_id == ctx.actor.pk:
+        raise TransitionRefused(
+            _("You accepted this case, so its preliminary review must be done by another reviewer."),
+            code="same_person_accept_review",
+        )
+
+
+def reviewer_not_on_panel(case: Case, ctx: Context) -> None:
+    """An expert cannot review a case they sit on."""
+    if _sits_on_panel(case, ctx.actor):
+        raise TransitionRefused(
+            _("You sit on this case's expert panel, so you cannot do its preliminary review."),
+            code="panel_member_review",
+        )
+
+
+def leader_not_on_panel(case: Case, ctx: Context) -> None:
+    """The leader who approves a conclusion must not have given an opinion on it."""
+    if _sits_on_panel(case, ctx.actor):
+        raise TransitionRefused(
+            _("You sat on this case's expert panel, so another leader must approve its conclusion."),
+            code="panel_member_conclude",
+        )
+
+
+def expert_sits_on_panel(case: Case, ctx: Context) -> None:
+    """An expert records an examination only for a case on their own panel."""
+    if not ctx.actor.has_perm("cases.view_committee_cases") and not _sits_on_panel(case, ctx.actor):
+        raise TransitionRefused(_("You are not on this case's expert panel."), code="not_on_panel")
+
+
+def extension_not_yet_granted(case: Case, ctx: Context) -> None:
+    if case.extension_days:
+        raise TransitionRefused(
+            _("This case has already been extended once; the law allows only one extension."),
+            code="extension_already_granted",
+        )
+
+
+def positive_shift(case: Case, ctx: Context) -> None:
+    shift = ctx.data.get("shift_days")
+    if ctx.data.get("worker_requested") and (not isinstance(shift, int) or shift <= 0 or shift > 366):
+        raise TransitionRefused(
+            _("Give the number of days the appointment moves (1 to 366)."), code="invalid_shift"
+        )
+
+
+# EFFECTS ------------------------------------------------------------------------------------------
+
+def set_received(case: Case, ctx: Context) -> None:
+    if case.received_on is None:
+        case.received_on = ctx.today
+
+
+def set_accepted(case: Case, ctx: Context) -> None:
+    case.accepted_on = ctx.today
+    case.accepted_by = ctx.actor
+
+
+def set_concluded(case: Case, ctx: Context) -> None:
+    case.concluded_on = ctx.today
+
+
+def set_delivered(case: Case, ctx: Context) -> None:
+    case.delivered_on = ctx.today
+
+
+def grant_extension(case: Case, ctx: Context) -> None:
+    case.extension_days = case.committee.extension_days
+    case.extension_reason = ctx.note
+
+
+def shift_for_reschedule(case: Case, ctx: Context) -> None:
+    """A reschedule the worker asked for moves the conclusion deadline by the same time."""
+    if ctx.data.get("worker_requested"):
+        case.reschedule_shift_days += ctx.data["shift_days"]
+
+
+# THE TABLE ---------------------------------------------------------------------------------------
+
+S = Status
+OPEN_BEFORE_CONCLUSION = frozenset({S.ACCEPTED, S.REVIEWED, S.SCHEDULED, S.EXAMINED, S.DIFFICULT})
+
+_TRANSITIONS: tuple[Transition, ...] = (
+    Transition("submit", _("Submit application"), frozenset({S.DRAFT}), S.SUBMITTED, "cases.submit_case",
+               effects=(set_received,)),
+    Transition("request_correction", _("Send correction notice"), frozenset({S.SUBMITTED}),
+               S.CORRECTION_REQUESTED, "cases.request_correction", note_required=True,
+               note_label=_("Everything that is missing (one notice)"), style="secondary"),
+    Transition("resubmit", _("Resubmit with corrections"), frozenset({S.CORRECTION_REQUESTED}), S.SUBMITTED,
+               "cases.submit_case"),
+    Transition("accept", _("Accept"), frozenset({S.SUBMITTED}), S.ACCEPTED, "cases.accept_case",
+               effects=(set_accepted,)),
+    Transition("reject", _("Reject"), frozenset({S.SUBMITTED, S.CORRECTION_REQUESTED}), S.REJECTED,
+               "cases.reject_case", note_required=True, note_label=_("Reasons for rejection"), style="danger"),
+    Transition("pass_review", _("Pass preliminary review"), frozenset({S.ACCEPTED}), S.REVIEWED,
+               "cases.review_case", guards=(reviewer_did_not_accept, reviewer_not_on_panel)),
+    Transition("schedule", _("Schedule appraisal"), frozenset({S.REVIEWED}), S.SCHEDULED, "cases.schedule_case"),
+    Transition("reschedule", _("Reschedule"), frozenset({S.SCHEDULED}), None, "cases.schedule_case",
+               guards=(positive_shift,), effects=(shift_for_reschedule,), note_required=True,
+               note_label=_("Why the appointment moves"), style="secondary"),
+    Transition("record_examination", _("Record examination"), frozenset({S.SCHEDULED}), S.EXAMINED,
+               "cases.record_examination", guards=(expert_sits_on_panel,)),
+    Transition("mark_difficult", _("Mark difficult"), frozenset({S.EXAMINED}), S.DIFFICULT,
+               "cases.mark_difficult", note_required=True, note_label=_("Why the case is difficult"),
+               style="secondary"),
+    Transition("conclude", _("Approve conclusion"), frozenset({S.EXAMINED, S.DIFFICULT}), S.CONCLUDED,
+               "cases.conclude_case", guards=(leader_not_on_panel,), effects=(set_concluded,)),
+    Transition("approve_extension", _("Approve 30-day extension"), OPEN_BEFORE_CONCLUSION, None,
+               "cases.approve_extension", guards=(extension_not_yet_granted,), effects=(grant_extension,),
+               note_required=True, note_label=_("Reason for the extension"), style="secondary"),
+    Transition("deliver", _("Record delivery"), frozenset({S.CONCLUDED}), S.DELIVERED, "cases.deliver_case",
+               effects=(set_delivered,)),
+    Transition("archive", _("Archive"), frozenset({S.DELIVERED}), S.ARCHIVED, "cases.archive_case"),
+    Transition("withdraw", _("Withdraw"),
+               frozenset({S.SUBMITTED, S.CORRECTION_REQUESTED, S.ACCEPTED, S.REVIEWED, S.SCHEDULED}),
+               S.WITHDRAWN, "cases.withdraw_case", note_required=True, note_label=_("Reason for withdrawal"),
+               style="danger"),
+    Transition("terminate", _("Terminate appraisal"), frozenset({S.SCHEDULED, S.EXAMINED}), S.TERMINATED,
+               "cases.terminate_case", note_required=True,
+               note_label=_("Reason (absence without good reason, refused examination)"), style="danger"),
+)
+
+TRANSITIONS: dict[str, Transition] = {t.name: t for t in _TRANSITIONS}
+_EXTRA_GUARDS: dict[str, list[Guard]] = {}
+
+TERMINAL_STATES = frozenset({S.ARCHIVED, S.REJECTED, S.WITHDRAWN, S.TERMINATED})
+OPEN_STATES = frozenset(set(Status.values) - TERMINAL_STATES - {S.DRAFT})
+
+
+def get_transition(name: str) -> Transition:
+    try:
+        return TRANSITIONS[name]
+    except KeyError:
+        raise TransitionRefused(
+            _("There is no step called “%(name)s”.") % {"name": name}, code="unknown_transition"
+        ) from None
+
+
+def register_guard(transition_name: str, guard: Guard) -> None:
+    """Let another app add a rule to a transition (called from its AppConfig.ready)."""
+    get_transition(transition_name)
+    guards = _EXTRA_GUARDS.setdefault(transition_name, [])
+    if guard not in guards:
+        guards.append(guard)
+
+
+def guards_for(transition: Transition) -> tuple[Guard, ...]:
+    return transition.guards + tuple(_EXTRA_GUARDS.get(transition.name, ()))
+
+
+def transitions_from(status: str) -> list[Transition]:
+    return [t for t in _TRANSITIONS if t.leaves(status)]
