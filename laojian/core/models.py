@@ -48,7 +48,17 @@ class Committee(TimeStampedModel):
     completeness_workdays = models.PositiveSmallIntegerField(
         _("completeness check (working days)"), default=5
     )
+    class ClockStart(models.TextChoices):
+        ACCEPTED = "accepted", _("the day the application is accepted")
+        RECEIVED = "received", _("the day the application is received")
+
     conclusion_days = models.PositiveSmallIntegerField(_("conclusion deadline (days)"), default=60)
+    conclusion_clock_start = models.CharField(
+        _("the conclusion deadline counts from"), max_length=10, choices=ClockStart.choices,
+        default=ClockStart.ACCEPTED,
+        help_text=_("Regulation Art. 25 counts from receipt of the application; many local rules count from "
+                    "acceptance of the complete application. Set what your province's rules say."),
+    )
     extension_days = models.PositiveSmallIntegerField(_("extension (days)"), default=30)
     delivery_days = models.PositiveSmallIntegerField(_("delivery deadline (days)"), default=20)
     reappraisal_window_days = models.PositiveSmallIntegerField(_("re-appraisal window (days)"), default=15)
