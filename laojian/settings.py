@@ -66,6 +66,8 @@ elif not SECRET_KEY:
 DATA_DIR = Path(os.environ.get("LAOJIAN_DATA_DIR") or PROJECT_DIR / "data")
 MEDIA_ROOT = DATA_DIR / "media"
 STATIC_ROOT = DATA_DIR / "static"
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise looks for it even when finders serve
 
 _SQLITE_OPTIONS = {
     # REL-03: WAL, full sync, foreign keys, writers wait instead of failing, and write

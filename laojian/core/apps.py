@@ -9,7 +9,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Committees, users and audit")
 
     def ready(self) -> None:
-        from laojian.core import roles
+        from laojian.core import roles, signals
 
         # Roles are derived data: the groups follow the declaration in roles.py after every migrate.
         post_migrate.connect(roles.sync_groups_after_migrate, sender=self)
+        signals.connect_auth_signals()
+        signals.connect_audit_guards()
