@@ -30,9 +30,10 @@ from laojian.core.calendar import CalendarYearMissing, WorkingCalendar
 CALENDAR_DAYS = "calendar days"
 
 # Statuses in which each working-day clock still matters (a missing year there deserves a warning).
-_COMPLETENESS_LIVE = {Status.SUBMITTED, Status.CORRECTION_REQUESTED}
+# While a correction notice is out the committee waits on the applicant: its completeness duty is met.
+_COMPLETENESS_LIVE = {Status.SUBMITTED}
 _IN_PROGRESS = {Status.ACCEPTED, Status.REVIEWED, Status.SCHEDULED, Status.EXAMINED, Status.DIFFICULT}
-_TARGET_LIVE = _COMPLETENESS_LIVE | _IN_PROGRESS
+_TARGET_LIVE = {Status.SUBMITTED, Status.CORRECTION_REQUESTED} | _IN_PROGRESS
 
 _CLOCK_LABELS = {
     "completeness": gettext_lazy("completeness notice deadline"),
@@ -85,13 +86,14 @@ def _service_target(case: Case, warnings: list[str]) -> int | None:
 
 
 def _workday_clocks(
-    start: dt.date, wanted: dict[str, int]
+    wanted: dict[str, tuple[dt.date, int]],
 ) -> dict[str, tuple[dt.date | None, dict[str, Any]]]:
-    """Compute several working-day clocks from ``start`` with one calendar load."""
-    longest = max(wanted.values())
-    cal = WorkingCalendar.for_range(start, start + dt.timedelta(days=longest * 3 + 30))
+    """Compute several working-day clocks, each (start, working days), with one calendar load."""
+    first = min(start for start, _n in wanted.values())
+    last = max(start + dt.timedelta(days=n * 3 + 30) for start, n in wanted.values())
+    cal = WorkingCalendar.for_range(first, last)
     results: dict[str, tuple[dt.date | None, dict[str, Any]]] = {}
-    for name, n in wanted.items():
+    for name, (start, n) in wanted.items():
         info: dict[str, Any] = {"from": start.isoformat(), "workdays": n}
         try:
             due, info["basis"] = cal.add_workdays_with_basis(start, n)
@@ -120,15 +122,16 @@ def refresh(case: Case) -> list[str]:
     warnings: list[str] = []
     basis: dict[str, Any] = {}
 
-    # Working-day clocks, both counted from receipt.
+    # Working-day clocks: the service target counts from receipt; the completeness check from
+    # receipt, or from the resubmission when the applicant answered a correction notice.
     case.completeness_due = None
     case.target_due = None
     if case.received_on is not None:
-        wanted = {"completeness": committee.completeness_workdays}
+        wanted = {"completeness": (case.resubmitted_on or case.received_on, committee.completeness_workdays)}
         target = _service_target(case, warnings)
         if target is not None:
-            wanted["target"] = target
-        for name, (due, info) in _workday_clocks(case.received_on, wanted).items():
+            wanted["target"] = (case.received_on, target)
+        for name, (due, info) in _workday_clocks(wanted).items():
             if name == "target":
                 info["mode"] = case.mode
                 case.target_due = due
@@ -183,6 +186,6 @@ def next_due(case: Case) -> dt.date | None:
         return min(dues) if dues else None
     if status == Status.CONCLUDED:
         return case.delivery_due
-    if status == Status.DELIVERED:
-        return case.reappraisal_window_ends
+    # Delivered: the re-appraisal window is the parties' deadline, not the committee's; it is shown
+    # on the case page but does not make a case overdue.
     return None

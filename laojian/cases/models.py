@@ -160,6 +160,7 @@ class Case(TimeStampedModel):
 
     # Dates the clocks start from (Asia/Shanghai calendar dates).
     received_on = models.DateField(_("application received"), null=True, blank=True)
+    resubmitted_on = models.DateField(_("corrections received"), null=True, blank=True)
     accepted_on = models.DateField(_("accepted on"), null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("accepted by"), null=True, blank=True,

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 # Fields whose before/after values the audit trail keeps for every transition.
 AUDITED_FIELDS = (
-    "status", "version", "received_on", "accepted_on", "accepted_by_id", "concluded_on", "delivered_on",
+    "status", "version", "received_on", "resubmitted_on", "accepted_on", "accepted_by_id", "concluded_on", "delivered_on",
     "extension_days", "reschedule_shift_days", "completeness_due", "conclusion_due", "delivery_due",
     "target_due", "reappraisal_window_ends", "next_due",
 )

@@ -126,6 +126,11 @@ def set_received(case: Case, ctx: Context) -> None:
         case.received_on = ctx.today
 
 
+def set_resubmitted(case: Case, ctx: Context) -> None:
+    """The completeness check of the corrected file counts from the day it came back."""
+    case.resubmitted_on = ctx.today
+
+
 def set_accepted(case: Case, ctx: Context) -> None:
     case.accepted_on = ctx.today
     case.accepted_by = ctx.actor
@@ -162,7 +167,7 @@ _TRANSITIONS: tuple[Transition, ...] = (
                S.CORRECTION_REQUESTED, "cases.request_correction", note_required=True,
                note_label=_("Everything that is missing (one notice)"), style="secondary"),
     Transition("resubmit", _("Resubmit with corrections"), frozenset({S.CORRECTION_REQUESTED}), S.SUBMITTED,
-               "cases.submit_case"),
+               "cases.submit_case", effects=(set_resubmitted,)),
     Transition("accept", _("Accept"), frozenset({S.SUBMITTED}), S.ACCEPTED, "cases.accept_case",
                effects=(set_accepted,)),
     Transition("reject", _("Reject"), frozenset({S.SUBMITTED, S.CORRECTION_REQUESTED}), S.REJECTED,

@@ -64,6 +64,8 @@ ROLES: dict[str, Role] = {
             ("core.view_committee", "core.change_committee", "core.view_user", "core.add_user", "core.change_user",
              "core.view_calendarday", "core.add_calendarday", "core.change_calendarday", "core.delete_calendarday",
              "core.view_calendaryear", "core.add_calendaryear", "core.change_calendaryear",
+             *(f"experts.{verb}_{model}" for model in ("hospital", "specialty", "expert")
+               for verb in ("view", "add", "change")),
              CASE + "view_committee_cases"),
         ),
     )

@@ -139,14 +139,14 @@ def full_case(status: str, mode: str = Mode.CLINIC):
     ("status", "expected"),
     [
         (Status.SUBMITTED, D(2026, 3, 9)),
-        (Status.CORRECTION_REQUESTED, D(2026, 3, 9)),
+        (Status.CORRECTION_REQUESTED, None),
         (Status.ACCEPTED, D(2026, 3, 16)),
         (Status.REVIEWED, D(2026, 3, 16)),
         (Status.SCHEDULED, D(2026, 3, 16)),
         (Status.EXAMINED, D(2026, 3, 16)),
         (Status.DIFFICULT, D(2026, 3, 16)),
         (Status.CONCLUDED, D(2026, 5, 10)),
-        (Status.DELIVERED, D(2026, 5, 15)),
+        (Status.DELIVERED, None),
         (Status.DRAFT, None),
         (Status.ARCHIVED, None),
         (Status.REJECTED, None),
@@ -330,3 +330,17 @@ def test_conclusion_deadline_can_count_from_receipt_where_the_committee_says_so(
     clocks.refresh(case)
     assert case.conclusion_due == dt.date(2026, 10, 9) + dt.timedelta(days=60)
     assert case.clock_basis["conclusion"]["counts_from"] == "received"
+
+
+def test_completeness_check_of_a_resubmitted_file_counts_from_its_return():
+    case = CaseFactory(status=Status.SUBMITTED, received_on=D(2026, 11, 2), resubmitted_on=D(2026, 11, 16))
+    clocks.refresh(case)
+    assert case.completeness_due == D(2026, 11, 23)
+    assert case.clock_basis["completeness"]["from"] == "2026-11-16"
+
+
+def test_service_target_still_counts_from_the_first_receipt_after_a_correction():
+    case = CaseFactory(status=Status.SUBMITTED, mode=Mode.CLINIC, received_on=D(2026, 11, 2),
+                       resubmitted_on=D(2026, 11, 16))
+    clocks.refresh(case)
+    assert case.target_due == D(2026, 11, 16)
