@@ -218,3 +218,17 @@ def test_plan_is_deterministic():
     assert summary(1) == first
     assert summary(2) != first
     assert len(first) == 300
+
+
+def test_demo_falls_back_to_the_last_scheduled_day_when_this_year_has_no_schedule(monkeypatch):
+    import io
+
+    from laojian.cases import clocks
+    from laojian.core import calendar
+    from laojian.demo.management.commands import demo
+
+    monkeypatch.setattr(clocks, "today", lambda: dt.date(calendar.PACKAGE_LAST_YEAR + 1, 1, 2))
+    stderr = io.StringIO()
+    day = demo._last_scheduled_day(stderr)
+    assert day == dt.date(calendar.PACKAGE_LAST_YEAR, 12, 31)
+    assert str(calendar.PACKAGE_LAST_YEAR + 1) in stderr.getvalue()

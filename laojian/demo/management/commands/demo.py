@@ -17,7 +17,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from laojian.cases import clocks
 from laojian.cases.models import Mode, Status
+from laojian.core import calendar
 from laojian.core.calendar import CalendarYearMissing
 from laojian.core.roles import ROLES
 from laojian.demo import city, data
@@ -54,7 +56,7 @@ class Command(BaseCommand):
                 "The demo city creates accounts with a published password; "
                 "it refuses to run while LAOJIAN_PRODUCTION is on."
             ))
-        today = _parse_date(options["today"]) if options.get("today") else None
+        today = _parse_date(options["today"]) if options.get("today") else _last_scheduled_day(self.stderr)
         try:
             report = city.build(today=today, seed=options["seed"])
         except CalendarYearMissing as exc:
@@ -94,6 +96,22 @@ class Command(BaseCommand):
             out.write("  " + "  ".join(_pad(cell, width) for cell, width in zip(row, widths, strict=True)))
         out.write("")
         out.write(_("Open %(url)s and sign in with one of these accounts.") % {"url": URL})
+
+
+def _last_scheduled_day(stderr) -> dt.date:
+    """Today, or, when this year's holiday schedule is not in the calendar yet, the last day that is.
+
+    `make run` must keep working on 1 January before the State Council's schedule is entered.
+    """
+    today = clocks.today()
+    try:
+        calendar.is_workday(today)
+    except CalendarYearMissing as exc:
+        fallback = dt.date(calendar.PACKAGE_LAST_YEAR, 12, 31)
+        stderr.write(exc.message)
+        stderr.write(_("The demo city is built as of %(day)s instead.") % {"day": fallback.isoformat()})
+        return fallback
+    return today
 
 
 def _display_width(text: str) -> int:
