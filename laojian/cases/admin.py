@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from laojian.cases.models import Case, Employer, InjuryDetermination, Worker
+from laojian.core.admin import ReadOnlyAdminMixin
 
 
 @admin.register(Worker)
@@ -23,18 +24,9 @@ class InjuryDeterminationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only here: cases change only through the workflow services, which audit every change."""
 
     list_display = ["number", "committee", "case_type", "mode", "status", "next_due"]
     list_filter = ["committee", "status", "mode", "case_type"]
     search_fields = ["number"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

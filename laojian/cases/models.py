@@ -137,7 +137,8 @@ class Case(TimeStampedModel):
 
     committee = models.ForeignKey(Committee, verbose_name=_("committee"), on_delete=models.PROTECT,
                                   related_name="cases")
-    number = models.CharField(_("case number"), max_length=40, null=True, blank=True)
+    # NULL, not "", until the case is submitted: the number is unique per committee.
+    number = models.CharField(_("case number"), max_length=40, null=True, blank=True)  # noqa: DJ001
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
     seq = models.PositiveIntegerField(_("sequence"), null=True, blank=True)
     case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices)
@@ -230,6 +231,9 @@ class CaseNumberSequence(models.Model):
         verbose_name = _("case number sequence")
         verbose_name_plural = _("case number sequences")
         constraints = [models.UniqueConstraint(fields=["committee", "year"], name="case_sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.committee_id}/{self.year}: {self.last}"
 
 
 class CaseAssignment(TimeStampedModel):

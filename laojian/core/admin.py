@@ -7,6 +7,19 @@ from django.utils.translation import gettext_lazy as _
 from laojian.core.models import AuditEvent, CalendarDay, CalendarYear, Committee, User
 
 
+class ReadOnlyAdminMixin:
+    """For records that change only through services that audit them (cases, the audit trail)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Committee)
 class CommitteeAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "level", "case_number_prefix"]
@@ -33,16 +46,7 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["chain", "seq", "at", "actor_label", "action", "object_type", "object_id"]
     list_filter = ["chain", "action"]
     search_fields = ["object_id", "actor_label"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -156,6 +156,9 @@ class AuditChainHead(models.Model):
         verbose_name = _("audit chain head")
         verbose_name_plural = _("audit chain heads")
 
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.last_seq}"
+
 
 class AuditEvent(models.Model):
     """One entry of the append-only, hash-chained audit trail: who did what, when, before and after."""

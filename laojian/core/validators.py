@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -60,7 +61,7 @@ def parse_resident_id(value: str, *, today: dt.date | None = None) -> ResidentId
         raise ValidationError(
             _("The birth date in the ID number (characters 7 to 14) is not a real date."), code="id_birth_date"
         ) from None
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     if birth > today or birth.year < EARLIEST_BIRTH_YEAR:
         raise ValidationError(
             _("The birth date in the ID number (characters 7 to 14) is impossible."), code="id_birth_date"

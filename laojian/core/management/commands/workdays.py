@@ -9,21 +9,11 @@ With ``-v 2`` (before the subcommand: ``laojian workdays -v 2 add ...``) the cal
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from laojian.core import calendar
-
-
-def _parse_date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(
-            _("%(value)s is not a valid date; write it as YYYY-MM-DD, e.g. 2025-01-20.") % {"value": value}
-        ) from None
+from laojian.core.management.arguments import parse_date
 
 
 class Command(BaseCommand):
@@ -50,11 +40,11 @@ class Command(BaseCommand):
         verbose = options["verbosity"] >= 2
         try:
             if options["action"] == "add":
-                start = _parse_date(options["date"])
+                start = parse_date(options["date"])
                 result, basis = calendar.add_workdays_with_basis(start, options["n"])
                 self.stdout.write(result.isoformat())
             else:
-                start, end = _parse_date(options["start"]), _parse_date(options["end"])
+                start, end = parse_date(options["start"]), parse_date(options["end"])
                 self.stdout.write(str(calendar.workdays_between(start, end)))
                 basis = calendar.calendar_basis(start, end) if verbose else ""
         except calendar.CalendarYearMissing as exc:

@@ -21,19 +21,11 @@ from laojian.cases import clocks
 from laojian.cases.models import Mode, Status
 from laojian.core import calendar
 from laojian.core.calendar import CalendarYearMissing
+from laojian.core.management.arguments import parse_date
 from laojian.core.roles import ROLES
 from laojian.demo import city, data
 
 URL = "http://127.0.0.1:8000/"
-
-
-def _parse_date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(
-            _("%(value)s is not a valid date; write it as YYYY-MM-DD, e.g. 2026-11-27.") % {"value": value}
-        ) from None
 
 
 class Command(BaseCommand):
@@ -56,7 +48,7 @@ class Command(BaseCommand):
                 "The demo city creates accounts with a published password; "
                 "it refuses to run while LAOJIAN_PRODUCTION is on."
             ))
-        today = _parse_date(options["today"]) if options.get("today") else _last_scheduled_day(self.stderr)
+        today = parse_date(options["today"]) if options.get("today") else _last_scheduled_day(self.stderr)
         try:
             report = city.build(today=today, seed=options["seed"])
         except CalendarYearMissing as exc:
