@@ -29,11 +29,26 @@ from laojian.core.calendar import CalendarYearMissing, WorkingCalendar
 
 CALENDAR_DAYS = "calendar days"
 
-# Statuses in which each working-day clock still matters (a missing year there deserves a warning).
-# While a correction notice is out the committee waits on the applicant: its completeness duty is met.
-_COMPLETENESS_LIVE = {Status.SUBMITTED}
-_IN_PROGRESS = {Status.ACCEPTED, Status.REVIEWED, Status.SCHEDULED, Status.EXAMINED, Status.DIFFICULT}
-_TARGET_LIVE = {Status.SUBMITTED, Status.CORRECTION_REQUESTED} | _IN_PROGRESS
+_IN_PROGRESS = frozenset({Status.ACCEPTED, Status.REVIEWED, Status.SCHEDULED, Status.EXAMINED, Status.DIFFICULT})
+
+# Each clock: the case field it is stored in, and the statuses in which it runs against the
+# committee (the only ones that can make a case overdue; a missing calendar year there deserves a
+# warning). While a correction notice is out the committee waits on the applicant, so its
+# completeness duty is met. The re-appraisal window is the parties' deadline, never the committee's.
+CLOCK_FIELDS: dict[str, str] = {
+    "completeness": "completeness_due",
+    "target": "target_due",
+    "conclusion": "conclusion_due",
+    "delivery": "delivery_due",
+    "reappraisal_window": "reappraisal_window_ends",
+}
+RUNNING: dict[str, frozenset[str]] = {
+    "completeness": frozenset({Status.SUBMITTED}),
+    "target": frozenset({Status.SUBMITTED, Status.CORRECTION_REQUESTED}) | _IN_PROGRESS,
+    "conclusion": _IN_PROGRESS,
+    "delivery": frozenset({Status.CONCLUDED}),
+    "reappraisal_window": frozenset(),
+}
 
 _CLOCK_LABELS = {
     "completeness": gettext_lazy("completeness notice deadline"),
@@ -138,8 +153,7 @@ def refresh(case: Case) -> list[str]:
             else:
                 case.completeness_due = due
             basis[name] = info
-            live = _COMPLETENESS_LIVE if name == "completeness" else _TARGET_LIVE
-            if due is None and case.status in live:
+            if due is None and case.status in RUNNING[name]:
                 warnings.append(
                     _(
                         "The %(clock)s could not be computed: there is no holiday schedule for "
@@ -176,16 +190,17 @@ def refresh(case: Case) -> list[str]:
     return warnings
 
 
+def next_clock(case: Case) -> str | None:
+    """The running clock that falls due first in the case's current status (stored fields only)."""
+    running = [
+        (getattr(case, CLOCK_FIELDS[name]), name)
+        for name, statuses in RUNNING.items()
+        if case.status in statuses and getattr(case, CLOCK_FIELDS[name]) is not None
+    ]
+    return min(running)[1] if running else None
+
+
 def next_due(case: Case) -> dt.date | None:
-    """The deadline that matters in the case's current status (from the stored clock fields)."""
-    status = case.status
-    if status in _COMPLETENESS_LIVE:
-        return case.completeness_due
-    if status in _IN_PROGRESS:
-        dues = [d for d in (case.conclusion_due, case.target_due) if d is not None]
-        return min(dues) if dues else None
-    if status == Status.CONCLUDED:
-        return case.delivery_due
-    # Delivered: the re-appraisal window is the parties' deadline, not the committee's; it is shown
-    # on the case page but does not make a case overdue.
-    return None
+    """The deadline that matters in the case's current status."""
+    name = next_clock(case)
+    return getattr(case, CLOCK_FIELDS[name]) if name else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from laojian.cases.models import Case, CaseAssignment, TimelineEntry
 from laojian.cases.workflow import OPEN_STATES, Transition, transitions_from
@@ -60,14 +60,13 @@ def worklist(user: User, *, sort: str = "due", status: str | None = None, open_o
         qs = qs.filter(status__in=OPEN_STATES)
     order = SORTS.get(sort, SORTS["due"])
     if order[0] == "next_due":
-        from django.db.models import F
-
         order = (F("next_due").asc(nulls_last=True), "id")
     return (
-        qs.select_related("worker", "employer")
+        qs.select_related("worker", "employer", "committee")
         .only(
             "id", "number", "year", "seq", "case_type", "mode", "status", "received_on", "next_due",
-            "conclusion_due", "target_due", "completeness_due", "delivery_due", "committee_id",
+            "conclusion_due", "target_due", "completeness_due", "delivery_due", "reappraisal_window_ends",
+            "committee__id", "committee__risk_warning_days",
             "worker__id", "worker__name", "worker__id_number", "employer__id", "employer__name",
         )
         .order_by(*order)

@@ -1,13 +1,312 @@
-"""Placeholder views, replaced by the UI shell."""
+"""Case pages: the worklist, the case page and its workflow buttons.
+
+Views are thin: they read through ``selectors``, write through ``services.transition`` and turn
+``ApplicationError``s into messages (``NotFoundError`` into a 404). Deadlines are computed by
+``clocks``; the templates only display what the view hands them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from laojian.cases import clocks, selectors, services
+from laojian.cases.models import Case, CaseAssignment, Status
+from laojian.cases.workflow import TRANSITIONS
+from laojian.core import audit
+from laojian.core.errors import ApplicationError, NotFoundError
+from laojian.core.models import Committee
+
+PAGE_SIZE = 50
+
+# The clocks a case page shows, in the order a case meets them: (key in clocks.CLOCK_FIELDS, label).
+CLOCKS: tuple[tuple[str, Any], ...] = (
+    ("completeness", gettext_lazy("Completeness notice")),
+    ("target", gettext_lazy("Service target")),
+    ("conclusion", gettext_lazy("Conclusion")),
+    ("delivery", gettext_lazy("Delivery")),
+    ("reappraisal_window", gettext_lazy("Re-appraisal window")),
+)
+CLOCK_LABELS = dict(CLOCKS)
+
+# Timeline actions that are not workflow transitions.
+OTHER_ACTIONS: dict[str, Any] = {
+    "register": gettext_lazy("Registered"),
+    "assign": gettext_lazy("Assigned"),
+}
+
+SORT_COLUMNS = ("due", "number", "received")
+SORT_CHOICES: tuple[tuple[str, Any], ...] = (
+    ("due", gettext_lazy("Deadline, soonest first")),
+    ("-due", gettext_lazy("Deadline, latest first")),
+    ("number", gettext_lazy("Case number, ascending")),
+    ("-number", gettext_lazy("Case number, descending")),
+    ("received", gettext_lazy("Received, oldest first")),
+    ("-received", gettext_lazy("Received, newest first")),
+)
 
 
+class HttpResponseSeeOther(HttpResponseRedirect):
+    """POST/redirect/GET: the browser fetches the target with GET."""
+
+    status_code = 303
+
+
+@dataclass(frozen=True)
+class Due:
+    """A deadline as the templates show it."""
+
+    date: dt.date | None
+    days_left: int | None
+    risk: str | None
+    label: Any = ""
+    basis: str = ""
+    running: bool = True
+
+    @property
+    def days_overdue(self) -> int:
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+
+def _due(date: dt.date | None, today: dt.date, warn_days: int, **extra: Any) -> Due:
+    return Due(
+        date=date,
+        days_left=clocks.days_left(date, today),
+        risk=clocks.risk(date, today, warn_days),
+        **extra,
+    )
+
+
+def _date_text(value: Any) -> str:
+    try:
+        return date_format(dt.date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+
+
+def _basis_text(info: Any) -> str:
+    """Say in words how a clock was counted, from its ``clock_basis`` entry (see clocks.refresh)."""
+    if not isinstance(info, dict):
+        return ""
+    start = _date_text(info.get("from", ""))
+    if info.get("missing_year"):
+        return _(
+            "Not computed: there is no holiday schedule for %(year)s yet. Enter the State Council's "
+            "schedule for that year in the calendar."
+        ) % {"year": info["missing_year"]}
+    if "workdays" in info:
+        return _("%(n)s working days from %(start)s; calendar data: %(basis)s") % {
+            "n": info["workdays"],
+            "start": start,
+            "basis": info.get("basis") or "—",
+        }
+    if info.get("basis") == clocks.CALENDAR_DAYS:
+        text = _("%(n)s calendar days from %(start)s") % {"n": info.get("days", 0), "start": start}
+        if info.get("counts_from"):
+            try:
+                rule = Committee.ClockStart(info["counts_from"]).label
+            except ValueError:
+                rule = info["counts_from"]
+            text += _(" (%(rule)s)") % {"rule": rule}
+        if info.get("extension_days"):
+            text += _(", plus %(n)s days of extension") % {"n": info["extension_days"]}
+        if info.get("reschedule_shift_days"):
+            text += _(", plus %(n)s days of reschedules the worker asked for") % {
+                "n": info["reschedule_shift_days"]
+            }
+        return text
+    return str(info.get("basis") or "")
+
+
+def _status_label(value: str) -> str:
+    if not value:
+        return ""
+    try:
+        return str(Status(value).label)
+    except ValueError:
+        return value
+
+
+def _action_label(action: str) -> str:
+    step = TRANSITIONS.get(action)
+    if step is not None:
+        return str(step.label)
+    return str(OTHER_ACTIONS.get(action, action))
+
+
+# WORKLIST ------------------------------------------------------------------------------------------
+
+
+@require_GET
 @login_required
 def worklist(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("worklist")
+    sort = request.GET.get("sort", "due")
+    if sort not in selectors.SORTS:
+        sort = "due"
+    status = request.GET.get("status", "")
+    if status != "all" and status not in Status.values:
+        status = ""
+    cases = selectors.worklist(
+        request.user,
+        sort=sort,
+        status=status if status in Status.values else None,
+        open_only=status != "all",
+    )
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+
+    today = clocks.today()
+    rows = list(page.object_list)
+    for case in rows:
+        which = clocks.next_clock(case)
+        case.due = _due(case.next_due, today, case.committee.risk_warning_days,
+                        label=CLOCK_LABELS[which] if which else "")
+
+    columns = {}
+    for column in SORT_COLUMNS:
+        current = sort.lstrip("-") == column
+        descending = sort.startswith("-")
+        columns[column] = {
+            "current": current,
+            "descending": current and descending,
+            "next": f"-{column}" if current and not descending else column,
+        }
+    context = {
+        "page": page,
+        "cases": rows,
+        "sort": sort,
+        "status": status,
+        "columns": columns,
+        "status_choices": Status.choices,
+        "sort_choices": SORT_CHOICES,
+        "today": today,
+    }
+    # An HTMX sort/filter/page request swaps only the table; a history restore needs the whole page.
+    partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    template = "cases/_worklist_table.html" if partial else "cases/worklist.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
+# CASE PAGE ----------------------------------------------------------------------------------------
+
+
+def _case_or_404(request: HttpRequest, pk: int) -> Case:
+    try:
+        return selectors.case_get_for(request.user, pk)
+    except NotFoundError:
+        raise Http404(_("No such case, or it is not yours to see.")) from None
+
+
+@require_GET
 @login_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return HttpResponse("case")
+    case = _case_or_404(request, pk)
+    # The page shows the worker's full ID number: a sensitive read, recorded in the audit trail.
+    audit.record_read(request.user, case, ["worker.id_number"], ip_address=audit.client_ip(request))
+
+    today = clocks.today()
+    warn_days = case.committee.risk_warning_days
+    basis = case.clock_basis if isinstance(case.clock_basis, dict) else {}
+    case_clocks = []
+    for key, label in CLOCKS:
+        date = getattr(case, clocks.CLOCK_FIELDS[key])
+        info = basis.get(key)
+        if date is None and not info:
+            continue
+        if case.status in clocks.RUNNING[key]:
+            case_clocks.append(_due(date, today, warn_days, label=label, basis=_basis_text(info)))
+        else:
+            case_clocks.append(
+                Due(date=date, days_left=None, risk=None, label=label, basis=_basis_text(info), running=False)
+            )
+
+    timeline = [
+        {
+            "entry": entry,
+            "action": _action_label(entry.action),
+            "from_status": _status_label(entry.from_status),
+            "to_status": _status_label(entry.to_status),
+        }
+        for entry in selectors.case_timeline(case)
+    ]
+    assignments = list(selectors.case_assignments(case))
+    actions = selectors.available_transitions(request.user, case)
+    context = {
+        "case": case,
+        "next_due": _due(case.next_due, today, warn_days),
+        "clocks": case_clocks,
+        "timeline": timeline,
+        "assignments": assignments,
+        "assignment_roles": dict(CaseAssignment.Role.choices),
+        "actions": actions,
+        "can_view_medical": request.user.has_perm("cases.view_medical"),
+        "today": today,
+    }
+    return render(request, "cases/case_detail.html", context)
+
+
+# WORKFLOW STEPS -----------------------------------------------------------------------------------
+
+
+def _transition_data(name: str, post: Any) -> dict[str, Any]:
+    """The extra inputs a step takes (only the reschedule has any)."""
+    if name != "reschedule":
+        return {}
+    data: dict[str, Any] = {"worker_requested": post.get("worker_requested") in {"on", "1", "true"}}
+    raw = (post.get("shift_days") or "").strip()
+    if raw:
+        try:
+            data["shift_days"] = int(raw)
+        except ValueError:
+            data["shift_days"] = raw  # the workflow's guard explains what is expected
+    return data
+
+
+@require_POST
+@login_required
+def case_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    case = _case_or_404(request, pk)
+    target = reverse("cases:detail", args=[case.pk])
+    step = TRANSITIONS.get(name)
+    if step is None:
+        messages.error(request, _("There is no step called “%(name)s”.") % {"name": name})
+        return HttpResponseSeeOther(target)
+    try:
+        expected_version: int | None = int(request.POST["version"])
+    except (KeyError, ValueError):
+        expected_version = None
+    try:
+        updated = services.transition(
+            case.pk,
+            name,
+            actor=request.user,
+            note=request.POST.get("note", ""),
+            data=_transition_data(name, request.POST),
+            expected_version=expected_version,
+            ip_address=audit.client_ip(request),
+        )
+    except NotFoundError:
+        raise Http404(_("No such case, or it is not yours to see.")) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseSeeOther(target)
+    messages.success(
+        request,
+        _("Done: “%(action)s”. The case is now “%(status)s”.")
+        % {"action": step.label, "status": updated.get_status_display()},
+    )
+    return HttpResponseSeeOther(target)

@@ -139,7 +139,7 @@ def full_case(status: str, mode: str = Mode.CLINIC):
     ("status", "expected"),
     [
         (Status.SUBMITTED, D(2026, 3, 9)),
-        (Status.CORRECTION_REQUESTED, None),
+        (Status.CORRECTION_REQUESTED, D(2026, 3, 16)),
         (Status.ACCEPTED, D(2026, 3, 16)),
         (Status.REVIEWED, D(2026, 3, 16)),
         (Status.SCHEDULED, D(2026, 3, 16)),
