@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, QuerySet
 
 from laojian.cases.models import Case, CaseAssignment, TimelineEntry
 from laojian.cases.workflow import OPEN_STATES, Transition, transitions_from
@@ -16,16 +16,20 @@ if TYPE_CHECKING:
 
 
 def cases_visible_to(user: User | None) -> QuerySet[Case]:
-    """The one scoping function: committee for committee staff, assignment for experts,
-    own applications for applicants. No setting turns it off; superusers are scoped too."""
+    """The one scoping function: committee staff see their committee's cases; experts the cases
+    they sit on; applicants their own applications. No setting turns it off; superusers are
+    scoped too.
+
+    Each branch is a plain indexed condition, so the worklist's (committee, status, next_due)
+    index serves staff, and experts and applicants cost what their few cases cost.
+    """
     if user is None or not user.is_authenticated or not user.is_active:
         return Case.objects.none()
-    visible = Q(applicant_user=user) | Exists(
-        CaseAssignment.objects.filter(case=OuterRef("pk"), user=user, active=True)
-    )
     if user.committee_id and user.has_perm("cases.view_committee_cases"):
-        visible |= Q(committee_id=user.committee_id)
-    return Case.objects.filter(visible)
+        return Case.objects.filter(committee_id=user.committee_id)
+    assigned = CaseAssignment.objects.filter(user=user, active=True).values("case_id")
+    own = Case.objects.filter(applicant_user=user).values("pk")
+    return Case.objects.filter(pk__in=assigned.union(own))
 
 
 def case_get_for(user: User | None, pk: int) -> Case:

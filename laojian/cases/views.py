@@ -76,10 +76,6 @@ class Due:
     basis: str = ""
     running: bool = True
 
-    @property
-    def days_overdue(self) -> int:
-        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
-
 
 def _due(date: dt.date | None, today: dt.date, warn_days: int, **extra: Any) -> Due:
     return Due(
