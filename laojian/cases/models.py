@@ -135,8 +135,9 @@ class Case(TimeStampedModel):
     deadline in the database; ``clocks.refresh`` recomputes them whenever their inputs change.
     """
 
+    # No index of its own: the worklist indexes below start with the committee.
     committee = models.ForeignKey(Committee, verbose_name=_("committee"), on_delete=models.PROTECT,
-                                  related_name="cases")
+                                  related_name="cases", db_index=False)
     # NULL, not "", until the case is submitted: the number is unique per committee.
     number = models.CharField(_("case number"), max_length=40, null=True, blank=True)  # noqa: DJ001
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
