@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from laojian.cases import clocks, selectors, services
-from laojian.cases.models import Case, CaseAssignment, Status
+from laojian.cases.models import Case, CaseAssignment, CaseType, Mode, Status
 from laojian.cases.workflow import TRANSITIONS
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, NotFoundError
@@ -165,7 +165,14 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
     today = clocks.today()
     rows = list(page.object_list)
+    # Labels translated once per page: get_FOO_display per row and column costs a quarter of the page.
+    type_labels, mode_labels, status_labels = (
+        {value: str(label) for value, label in choices.choices} for choices in (CaseType, Mode, Status)
+    )
     for case in rows:
+        case.case_type_label = type_labels.get(case.case_type, case.case_type)
+        case.mode_label = mode_labels.get(case.mode, case.mode)
+        case.status_label = status_labels.get(case.status, case.status)
         which = clocks.next_clock(case)
         case.due = _due(case.next_due, today, case.committee.risk_warning_days,
                         label=CLOCK_LABELS[which] if which else "")
