@@ -34,6 +34,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()] or default
 
 
+def _fail(message: str):
+    raise ImproperlyConfigured(message)
+
+
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     try:
@@ -104,9 +108,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
     "laojian.core",
     "laojian.cases",
     "laojian.experts",
+    "laojian.notify",
     "laojian.demo",
 ]
 
@@ -201,6 +208,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LAOJIAN_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# BACKGROUND TASKS ------------------------------------------------------------------------------------
+# Django's tasks API (the django-tasks backport on 5.2). The default queue is a database table, so
+# the embedded edition needs no extra server: `laojian db_worker` runs the worker. "immediate" runs
+# tasks in the request (for tests and one-off scripts).
+LAOJIAN_TASKS_BACKEND = os.environ.get("LAOJIAN_TASKS_BACKEND", "database")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }.get(LAOJIAN_TASKS_BACKEND)
+        or _fail(f"LAOJIAN_TASKS_BACKEND must be database or immediate, not {LAOJIAN_TASKS_BACKEND!r}"),
+    }
 }
 
 # DOMAIN DEFAULTS (each committee can override its own in the admin) --------------------------------

@@ -8,4 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("laojian.core.urls")),
     path("cases/", include("laojian.cases.urls")),
+    path("experts/", include("laojian.experts.urls")),
+    path("notify/", include("laojian.notify.urls")),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -25,7 +26,14 @@ from laojian.cases.models import (
     Worker,
 )
 from laojian.cases.selectors import cases_visible_to
-from laojian.cases.workflow import Context, TransitionRefused, get_transition, guards_for
+from laojian.cases.workflow import (
+    Context,
+    TransitionEvent,
+    TransitionRefused,
+    get_transition,
+    guards_for,
+    listeners,
+)
 from laojian.core import audit
 from laojian.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from laojian.core.validators import normalize_credit_code, parse_resident_id
@@ -313,6 +321,10 @@ def transition(
         audit.record(f"case.{step.name}", actor=actor, obj=case, committee=case.committee,
                      before=changed_before, after={**changed_after, "note": note} if note else changed_after,
                      ip_address=ip_address)
+        event = TransitionEvent(case_id=case.pk, name=step.name, from_status=old_status, to_status=case.status,
+                                actor_id=actor.pk, note=note)
+        for listener in listeners():
+            transaction.on_commit(partial(listener, event))
     return case
 
 

@@ -203,6 +203,22 @@ _TRANSITIONS: tuple[Transition, ...] = (
 TRANSITIONS: dict[str, Transition] = {t.name: t for t in _TRANSITIONS}
 _EXTRA_GUARDS: dict[str, list[Guard]] = {}
 
+
+@dataclass(frozen=True)
+class TransitionEvent:
+    """What a listener hears after a step has committed."""
+
+    case_id: int
+    name: str
+    from_status: str
+    to_status: str
+    actor_id: int | None
+    note: str
+
+
+Listener = Callable[[TransitionEvent], None]
+_LISTENERS: list[Listener] = []
+
 TERMINAL_STATES = frozenset({S.ARCHIVED, S.REJECTED, S.WITHDRAWN, S.TERMINATED})
 OPEN_STATES = frozenset(set(Status.values) - TERMINAL_STATES - {S.DRAFT})
 
@@ -222,6 +238,20 @@ def register_guard(transition_name: str, guard: Guard) -> None:
     guards = _EXTRA_GUARDS.setdefault(transition_name, [])
     if guard not in guards:
         guards.append(guard)
+
+
+def register_listener(listener: Listener) -> None:
+    """Be told after every committed step (e.g. notify sends the applicant an SMS).
+
+    Listeners run after the commit, never inside the transaction: they queue work, they do not
+    change the case.
+    """
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+
+
+def listeners() -> tuple[Listener, ...]:
+    return tuple(_LISTENERS)
 
 
 def guards_for(transition: Transition) -> tuple[Guard, ...]:

@@ -223,3 +223,36 @@ def test_stale_version_is_a_conflict():
     with pytest.raises(ConflictError):
         services.transition(case.pk, "accept", actor=clerk, expected_version=0)
     assert Case.objects.get(pk=case.pk).status == Status.SUBMITTED
+
+
+def test_listeners_hear_a_step_after_it_commits(django_capture_on_commit_callbacks):
+    from laojian.cases import workflow
+
+    heard = []
+    workflow.register_listener(heard.append)
+    try:
+        case = CaseFactory(status=Status.SUBMITTED)
+        clerk = UserFactory(committee=case.committee, roles=["clerk"])
+        with django_capture_on_commit_callbacks(execute=True):
+            services.transition(case.pk, "accept", actor=clerk, today=TODAY)
+            assert heard == []
+        assert [(e.case_id, e.name, e.from_status, e.to_status, e.actor_id) for e in heard] == [
+            (case.pk, "accept", Status.SUBMITTED, Status.ACCEPTED, clerk.pk)
+        ]
+    finally:
+        workflow._LISTENERS.remove(heard.append)
+
+
+def test_listeners_hear_nothing_of_a_refused_step(django_capture_on_commit_callbacks):
+    from laojian.cases import workflow
+
+    heard = []
+    workflow.register_listener(heard.append)
+    try:
+        case = CaseFactory(status=Status.DRAFT)
+        clerk = UserFactory(committee=case.committee, roles=["clerk"])
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(TransitionRefused):
+            services.transition(case.pk, "accept", actor=clerk, today=TODAY)
+        assert heard == []
+    finally:
+        workflow._LISTENERS.remove(heard.append)
