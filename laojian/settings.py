@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "laojian.cases",
     "laojian.experts",
     "laojian.notify",
+    "laojian.portal",
     "laojian.demo",
 ]
 

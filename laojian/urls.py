@@ -10,4 +10,5 @@ urlpatterns = [
     path("cases/", include("laojian.cases.urls")),
     path("experts/", include("laojian.experts.urls")),
     path("notify/", include("laojian.notify.urls")),
+    path("portal/", include("laojian.portal.urls")),
 ]
