@@ -4,5 +4,9 @@ from laojian.portal import views
 
 app_name = "portal"
 urlpatterns = [
+    path("", views.home, name="home"),
     path("status/", views.status, name="status"),
+    path("sign-in/", views.sign_in, name="sign_in"),
+    path("apply/", views.apply, name="apply"),
+    path("apply/draft/", views.draft, name="draft"),
 ]
