@@ -25,6 +25,7 @@ from laojian.cases import services as case_services
 from laojian.cases.models import Case
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, ValidationFailed
+from laojian.core.validators import mask_phone
 from laojian.portal.models import ApplicationDraft, OneTimeCode, Submission
 
 CODE_LENGTH = 6
@@ -110,7 +111,9 @@ def code_verify(phone: str, code: str, *, ip_address: str = "", now: dt.datetime
 def applicant_for_phone(phone: str):
     """The applicant account of a phone number, created with the applicant role on first use."""
     User = get_user_model()
-    user, created = User.objects.get_or_create(username=f"m{phone}", defaults={"phone": phone})
+    user, created = User.objects.get_or_create(
+        username=f"m{phone}", defaults={"phone": phone, "display_name": mask_phone(phone)}
+    )
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
