@@ -6,3 +6,14 @@ class NotifyConfig(AppConfig):
     name = "laojian.notify"
     label = "notify"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from laojian.cases import workflow
+        from laojian.notify import backends, listeners
+
+        checks.register(backends.check_settings)
+
+        listeners.register_templates()
+        workflow.register_listener(listeners.on_transition)
