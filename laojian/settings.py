@@ -8,6 +8,7 @@ listed in README.md.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -179,6 +180,35 @@ STORAGES = {
     },
 }
 
+# CASE MATERIALS (uploads) ----------------------------------------------------------------------------
+# Medical files are stored under random names outside anything served by URL: no URL pattern serves
+# MEDIA_ROOT or the materials directory, and whitenoise serves STATIC_ROOT only. Files go out only
+# through the permission-checked, audited view `cases:material_download`.
+# LAOJIAN_MATERIALS_STORAGE names the backend class (default: the file system under
+# LAOJIAN_DATA_DIR/materials); a large deployment can name an S3-compatible backend, e.g.
+# "storages.backends.s3.S3Storage" once django-storages and boto3 are installed, and pass its
+# options as a JSON object in LAOJIAN_MATERIALS_STORAGE_OPTIONS (bucket_name, endpoint_url, ...).
+LAOJIAN_MATERIALS_STORAGE = os.environ.get(
+    "LAOJIAN_MATERIALS_STORAGE", "django.core.files.storage.FileSystemStorage"
+)
+if os.environ.get("LAOJIAN_MATERIALS_STORAGE_OPTIONS"):
+    try:
+        _materials_options = json.loads(os.environ["LAOJIAN_MATERIALS_STORAGE_OPTIONS"])
+    except ValueError as exc:
+        raise ImproperlyConfigured("LAOJIAN_MATERIALS_STORAGE_OPTIONS must be a JSON object") from exc
+    if not isinstance(_materials_options, dict):
+        raise ImproperlyConfigured("LAOJIAN_MATERIALS_STORAGE_OPTIONS must be a JSON object")
+elif LAOJIAN_MATERIALS_STORAGE == "django.core.files.storage.FileSystemStorage":
+    _materials_options = {"location": str(DATA_DIR / "materials"), "file_permissions_mode": 0o640,
+                          "directory_permissions_mode": 0o750}
+else:
+    _materials_options = {}
+STORAGES["materials"] = {"BACKEND": LAOJIAN_MATERIALS_STORAGE, "OPTIONS": _materials_options}
+# Largest file accepted (bytes); also limit the request body at the reverse proxy (SEC-23).
+LAOJIAN_UPLOAD_MAX_BYTES = env_int("LAOJIAN_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# Files in one upload request (Django's own ceiling, DATA_UPLOAD_MAX_NUMBER_FILES, stays at 100).
+LAOJIAN_UPLOAD_MAX_FILES = env_int("LAOJIAN_UPLOAD_MAX_FILES", 10)
+
 # SECURITY ------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -225,6 +255,26 @@ TASKS = {
         or _fail(f"LAOJIAN_TASKS_BACKEND must be database or immediate, not {LAOJIAN_TASKS_BACKEND!r}"),
     }
 }
+
+# NOTIFICATIONS (laojian/notify) ----------------------------------------------------------------------
+# Every SMS and e-mail is a row in the outbox (/notify/outbox/), delivered by a background task.
+# "outbox" sends nothing: the text is shown on the outbox page and logged at INFO (demo, no gateway).
+LAOJIAN_SMS_BACKEND = os.environ.get("LAOJIAN_SMS_BACKEND", "outbox")  # outbox | http
+LAOJIAN_SMS_URL = os.environ.get("LAOJIAN_SMS_URL", "")  # the gateway's endpoint (POST JSON phone, text, sign)
+LAOJIAN_SMS_TOKEN = os.environ.get("LAOJIAN_SMS_TOKEN", "")  # sent as "Authorization: Bearer <token>"
+LAOJIAN_SMS_SIGN = os.environ.get("LAOJIAN_SMS_SIGN", "劳动能力鉴定委员会")  # the registered SMS signature
+LAOJIAN_SMS_TIMEOUT = env_int("LAOJIAN_SMS_TIMEOUT", 10)  # seconds
+LAOJIAN_EMAIL_BACKEND = os.environ.get("LAOJIAN_EMAIL_BACKEND", "outbox")  # outbox | smtp (EMAIL_* below)
+LAOJIAN_NOTIFY_MAX_ATTEMPTS = env_int("LAOJIAN_NOTIFY_MAX_ATTEMPTS", 5)
+LAOJIAN_NOTIFY_RETRY_SECONDS = env_int("LAOJIAN_NOTIFY_RETRY_SECONDS", 60)  # backoff 1, 2, 4 … min, ≤ 1 h
+EMAIL_HOST = os.environ.get("LAOJIAN_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("LAOJIAN_EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("LAOJIAN_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("LAOJIAN_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("LAOJIAN_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("LAOJIAN_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("LAOJIAN_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("LAOJIAN_EMAIL_FROM", "laojian@localhost")
 
 # DOMAIN DEFAULTS (each committee can override its own in the admin) --------------------------------
 LAOJIAN_DEMO_PASSWORD = os.environ.get("LAOJIAN_DEMO_PASSWORD", "laojian-demo-2026")

@@ -6,8 +6,13 @@ Nothing here changes a case's status: that is ``services.transition``'s job.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import PurePosixPath
+
 from django.conf import settings
+from django.core.files.storage import Storage, storages
 from django.db import models
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 from laojian.core.models import Committee, TimeStampedModel
@@ -283,3 +288,158 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action}"
+
+
+# MATERIALS ----------------------------------------------------------------------------------------
+
+
+@deconstructible
+class MaterialsStorage(Storage):
+    """The storage of case materials: ``STORAGES["materials"]``, looked up on every call.
+
+    A proxy rather than the backend itself, so the backend is chosen by settings at run time
+    (``LAOJIAN_MATERIALS_STORAGE``: the file system by default, an S3-compatible backend in a large
+    deployment) and a test's ``settings.STORAGES`` reaches the field. Nothing in this storage is
+    ever served by URL: files go out only through ``cases:material_download``.
+    """
+
+    @property
+    def backend(self) -> Storage:
+        return storages["materials"]
+
+    def save(self, name, content, max_length=None):
+        return self.backend.save(name, content, max_length=max_length)
+
+    def _open(self, name, mode="rb"):
+        return self.backend.open(name, mode)
+
+    def _save(self, name, content):  # pragma: no cover - save() delegates whole
+        return self.backend.save(name, content)
+
+    def delete(self, name):
+        return self.backend.delete(name)
+
+    def exists(self, name):
+        return self.backend.exists(name)
+
+    def size(self, name):
+        return self.backend.size(name)
+
+    def listdir(self, path):
+        return self.backend.listdir(path)
+
+    def path(self, name):
+        return self.backend.path(name)
+
+    def url(self, name):
+        raise NotImplementedError("Case materials have no URL: serve them through cases:material_download.")
+
+    def generate_filename(self, filename):
+        return self.backend.generate_filename(filename)
+
+    def get_modified_time(self, name):
+        return self.backend.get_modified_time(name)
+
+
+def material_upload_to(instance: Material, filename: str) -> str:
+    """A server-made random name; the extension comes from the checked content, never the user."""
+    suffix = PurePosixPath(filename).suffix.lower()
+    token = uuid.uuid4().hex
+    return f"{token[:2]}/{token}{suffix if suffix in {'.pdf', '.jpg', '.png'} else ''}"
+
+
+class MaterialType(models.Model):
+    """One line of a case type's checklist (申请材料清单): what the applicant must or may supply.
+
+    Rows without a committee are the defaults for every committee. A committee adapts its
+    checklist with rows of its own: a row with the same case type and code replaces the default,
+    an inactive one removes it, a new code adds an item.
+    """
+
+    committee = models.ForeignKey(Committee, verbose_name=_("committee"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="material_types",
+                                  help_text=_("Empty: the default for every committee."))
+    case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices)
+    code = models.SlugField(_("code"), max_length=40,
+                            help_text=_("Same code as a default item: this committee's version replaces it."))
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    required = models.BooleanField(_("required"), default=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True,
+                                 help_text=_("Untick to drop the item from this committee's checklist."))
+
+    class Meta:
+        verbose_name = _("material type")
+        verbose_name_plural = _("material types")
+        ordering = ["case_type", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["committee", "case_type", "code"], name="material_type_unique"),
+            models.UniqueConstraint(fields=["case_type", "code"], condition=models.Q(committee__isnull=True),
+                                    name="material_type_default_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Material(models.Model):
+    """One uploaded file of a case. The bytes stored are the checked (and, for images, re-encoded)
+    ones; ``sha256`` is over exactly those bytes. Rows are never deleted: a replaced file is
+    marked ``superseded`` and stays in the file."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="materials")
+    material_type = models.ForeignKey(MaterialType, verbose_name=_("material type"), on_delete=models.PROTECT,
+                                      related_name="materials")
+    file = models.FileField(_("file"), storage=MaterialsStorage(), upload_to=material_upload_to, max_length=200)
+    original_name = models.CharField(_("original file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=50)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+    superseded = models.BooleanField(_("superseded"), default=False)
+
+    class Meta:
+        verbose_name = _("material")
+        verbose_name_plural = _("materials")
+        indexes = [models.Index(fields=["case", "material_type"], name="material_case_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def committee_id(self) -> int:
+        """The case's committee, so the audit trail files reads of this file in that committee's chain."""
+        return self.case.committee_id
+
+
+class MaterialStatus(models.TextChoices):
+    PRESENT = "present", _("present")
+    MISSING = "missing", _("missing")
+    UNREADABLE = "unreadable", _("unreadable")
+
+
+class MaterialCheck(models.Model):
+    """The clerk's latest finding on one checklist item of a case; earlier findings are in the
+    audit trail and on the timeline."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="material_checks")
+    material_type = models.ForeignKey(MaterialType, verbose_name=_("material type"), on_delete=models.PROTECT,
+                                      related_name="+")
+    status = models.CharField(_("finding"), max_length=10, choices=MaterialStatus.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("checked by"),
+                                   on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField(_("checked at"))
+
+    class Meta:
+        verbose_name = _("material check")
+        verbose_name_plural = _("material checks")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "material_type"], name="material_check_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.material_type_id} {self.status}"

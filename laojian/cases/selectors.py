@@ -3,11 +3,22 @@ see is a 404, exactly like what does not exist."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext as _
 
-from laojian.cases.models import Case, CaseAssignment, TimelineEntry
+from laojian.cases.models import (
+    Case,
+    CaseAssignment,
+    Material,
+    MaterialCheck,
+    MaterialStatus,
+    MaterialType,
+    TimelineEntry,
+)
 from laojian.cases.workflow import OPEN_STATES, Transition, transitions_from
 from laojian.core.errors import NotFoundError
 
@@ -88,3 +99,86 @@ def case_assignments(case: Case) -> QuerySet[CaseAssignment]:
 def available_transitions(user: User, case: Case) -> list[Transition]:
     """The steps this user could try from the case's current state (guards are checked on firing)."""
     return [t for t in transitions_from(case.status) if user.has_perm(t.permission)]
+
+
+# MATERIALS ----------------------------------------------------------------------------------------
+
+
+def checklist_for(case: Case) -> list[MaterialType]:
+    """The checklist of a case's type: the defaults, with the committee's own rows replacing
+    defaults of the same code, dropping inactive ones and adding new ones; in checklist order."""
+    rows = MaterialType.objects.filter(case_type=case.case_type).filter(
+        Q(committee__isnull=True) | Q(committee_id=case.committee_id)
+    )
+    by_code: dict[str, MaterialType] = {}
+    for row in rows.order_by(F("committee_id").asc(nulls_first=True), "id"):
+        by_code[row.code] = row  # the committee's row comes last and wins
+    return sorted((row for row in by_code.values() if row.active), key=lambda row: (row.order, row.id))
+
+
+@dataclass
+class ChecklistItem:
+    """One checklist line on the case page: the item, its files, the clerk's latest finding."""
+
+    material_type: MaterialType
+    materials: list[Material] = field(default_factory=list)
+    check: MaterialCheck | None = None
+
+    @property
+    def current(self) -> list[Material]:
+        return [m for m in self.materials if not m.superseded]
+
+    @property
+    def outstanding(self) -> str:
+        """``missing`` or ``unreadable`` when the item belongs in a correction notice, else ""."""
+        if self.check is not None:
+            return self.check.status if self.check.status != MaterialStatus.PRESENT else ""
+        return MaterialStatus.MISSING if self.material_type.required and not self.current else ""
+
+
+def last_correction_at(case: Case) -> dt.datetime | None:
+    """When the latest correction notice went out, or None."""
+    return (
+        case.timeline.filter(action="request_correction").order_by("-at", "-id").values_list("at", flat=True).first()
+    )
+
+
+def case_checklist(case: Case) -> list[ChecklistItem]:
+    """The case's checklist with its files (newest last) and findings; four queries whatever its size.
+
+    Each file gets ``is_new``: uploaded after the latest correction notice, so the clerk sees what
+    the resubmission brought.
+    """
+    items = {mt.pk: ChecklistItem(mt) for mt in checklist_for(case)}
+    since = last_correction_at(case)
+    for material in (
+        Material.objects.filter(case=case).select_related("uploaded_by", "material_type").order_by("uploaded_at", "id")
+    ):
+        material.is_new = since is not None and material.uploaded_at > since
+        item = items.get(material.material_type_id)
+        if item is None:  # an item since dropped from the checklist: still shown, files are never hidden
+            item = items[material.material_type_id] = ChecklistItem(material.material_type)
+        item.materials.append(material)
+    for check in MaterialCheck.objects.filter(case=case).select_related("checked_by"):
+        if check.material_type_id in items:
+            items[check.material_type_id].check = check
+    return list(items.values())
+
+
+def correction_note(checklist: list[ChecklistItem]) -> str:
+    """The text of a correction notice listing every item marked missing or unreadable, and every
+    required item with no file that nobody has marked yet; "" when nothing is outstanding."""
+    lines = []
+    for item in checklist:
+        status = item.outstanding
+        if not status:
+            continue
+        line = _("%(n)s. %(name)s (%(status)s)") % {
+            "n": len(lines) + 1, "name": item.material_type.name, "status": MaterialStatus(status).label,
+        }
+        if item.check is not None and item.check.note:
+            line += _(": %(note)s") % {"note": item.check.note}
+        lines.append(line)
+    if not lines:
+        return ""
+    return "\n".join([_("Please supply the following materials and resubmit the application:"), *lines])

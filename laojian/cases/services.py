@@ -342,7 +342,27 @@ def assignment_add(case: Case, user: User, role: str, *, actor: User,
     return assignment
 
 
+def assignment_end(case_id: int, user_ids: list[int], role: str, *, actor: User) -> int:
+    """Take users off a case in one capacity (a panel expert who declined, a cancelled panel)."""
+    with transaction.atomic():
+        ended = CaseAssignment.objects.filter(case_id=case_id, user_id__in=user_ids, role=role,
+                                              active=True).update(active=False)
+        if ended:
+            audit.record("case.unassign", actor=actor, object_type="cases.case", object_id=str(case_id),
+                         committee=Case.objects.only("committee").get(pk=case_id).committee,
+                         after={"user_ids": sorted(user_ids), "role": role})
+    return ended
+
+
+def timeline_add(case_id: int, action: str, *, actor: User | None, at: dt.datetime | None = None,
+                 note: str = "", data: dict[str, Any] | None = None) -> TimelineEntry:
+    """Put an event of another app on a case's timeline (a draw, a decline): what the user sees."""
+    return TimelineEntry.objects.create(case_id=case_id, at=at or timezone.now(), actor=actor, action=action,
+                                        note=note, data=data or {})
+
+
 __all__ = [
-    "DeterminationInput", "EmployerInput", "TransitionRefused", "WorkerInput", "assignment_add",
+    "DeterminationInput", "EmployerInput", "TransitionRefused", "WorkerInput", "assignment_add", "assignment_end",
+    "timeline_add",
     "case_register", "determination_create", "employer_upsert", "transition", "worker_upsert",
 ]

@@ -11,10 +11,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -23,14 +24,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from laojian.cases import clocks, selectors, services
-from laojian.cases.models import Case, CaseAssignment, CaseType, Mode, Status
+from laojian.cases import clocks, eligibility, materials, selectors, services, uploads
+from laojian.cases.models import Case, CaseAssignment, CaseType, MaterialStatus, Mode, Status
 from laojian.cases.workflow import TRANSITIONS
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, NotFoundError
 from laojian.core.models import Committee
 
 PAGE_SIZE = 50
+# The clerk sees the eligibility checks while deciding whether to accept.
+ELIGIBILITY_STATES = frozenset({Status.SUBMITTED, Status.CORRECTION_REQUESTED})
 
 # The clocks a case page shows, in the order a case meets them: (key in clocks.CLOCK_FIELDS, label).
 CLOCKS: tuple[tuple[str, Any], ...] = (
@@ -46,6 +49,11 @@ CLOCK_LABELS = dict(CLOCKS)
 OTHER_ACTIONS: dict[str, Any] = {
     "register": gettext_lazy("Registered"),
     "assign": gettext_lazy("Assigned"),
+    "material_upload": gettext_lazy("Material uploaded"),
+    "material_check": gettext_lazy("Materials checked"),
+    "draw_panel": gettext_lazy("Expert panel drawn"),
+    "panel_decline": gettext_lazy("A panel expert declined"),
+    "panel_replace": gettext_lazy("Replacement expert drawn"),
 }
 
 SORT_COLUMNS = ("due", "number", "received")
@@ -247,7 +255,13 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for entry in selectors.case_timeline(case)
     ]
     assignments = list(selectors.case_assignments(case))
+    if not request.user.has_perm("cases.view_committee_cases") and not any(
+        a.user_id == request.user.pk and a.role == CaseAssignment.Role.EXPERT for a in assignments
+    ):
+        # The panel's names are not shown to applicants or employers.
+        assignments = [a for a in assignments if a.role != CaseAssignment.Role.EXPERT]
     actions = selectors.available_transitions(request.user, case)
+    checklist = selectors.case_checklist(case)
     context = {
         "case": case,
         "next_due": _due(case.next_due, today, warn_days),
@@ -257,7 +271,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assignment_roles": dict(CaseAssignment.Role.choices),
         "actions": actions,
         "can_view_medical": request.user.has_perm("cases.view_medical"),
+        "eligibility": (eligibility.check(case, today=today)
+                        if case.status in ELIGIBILITY_STATES and request.user.has_perm("cases.accept_case") else []),
         "today": today,
+        **_materials_context(request, case, checklist, actions),
     }
     return render(request, "cases/case_detail.html", context)
 
@@ -313,3 +330,112 @@ def case_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         % {"action": step.label, "status": updated.get_status_display()},
     )
     return HttpResponseSeeOther(target)
+
+
+# MATERIALS ----------------------------------------------------------------------------------------
+
+
+def _materials_context(request: HttpRequest, case: Case, checklist: list[selectors.ChecklistItem],
+                       actions: list[Any]) -> dict[str, Any]:
+    """What the Materials section of the case page needs: the checklist with files and findings,
+    what this user may do there, and the correction notice pre-filled with what is outstanding."""
+    user = request.user
+    return {
+        "checklist": checklist,
+        "can_view_files": materials.can_view_files(user, case),
+        "can_upload": materials.can_upload(user, case),
+        "can_check": materials.can_check(user, case),
+        "material_statuses": MaterialStatus.choices,
+        "upload_accept": uploads.ACCEPT,
+        "upload_max_size": uploads.human_size(settings.LAOJIAN_UPLOAD_MAX_BYTES),
+        "upload_max_files": settings.LAOJIAN_UPLOAD_MAX_FILES,
+        "last_correction_at": selectors.last_correction_at(case),
+        "correction_note": (
+            selectors.correction_note(checklist) if any(a.name == "request_correction" for a in actions) else ""
+        ),
+    }
+
+
+def _materials_target(case: Case) -> str:
+    return reverse("cases:detail", args=[case.pk]) + "#materials"
+
+
+@require_POST
+@login_required
+def material_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add one or more files to one checklist item (the clerk at the counter, or the applicant)."""
+    case = _case_or_404(request, pk)
+    target = _materials_target(case)
+    checklist = {mt.pk: mt for mt in selectors.checklist_for(case)}
+    try:
+        material_type = checklist.get(int(request.POST.get("material_type", "")))
+    except ValueError:
+        material_type = None
+    if material_type is None:
+        messages.error(request, _("Choose which material the file is."))
+        return HttpResponseSeeOther(target)
+    files = request.FILES.getlist("file")
+    try:
+        added = materials.materials_upload(
+            case, [materials.Upload(material_type, f, f.name) for f in files], request.user,
+            ip_address=audit.client_ip(request),
+        )
+    except NotFoundError:
+        raise Http404(_("No such case, or it is not yours to see.")) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseSeeOther(target)
+    messages.success(
+        request,
+        _("Added to “%(item)s”: %(files)s.") % {"item": material_type.name,
+                                               "files": "、".join(m.original_name for m in added)},
+    )
+    return HttpResponseSeeOther(target)
+
+
+@require_POST
+@login_required
+def material_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """The clerk's completeness check: present / missing / unreadable, with a note, per item."""
+    case = _case_or_404(request, pk)
+    target = _materials_target(case)
+    marks = []
+    for material_type in selectors.checklist_for(case):
+        status = request.POST.get(f"status-{material_type.pk}", "")
+        if not status:
+            continue  # not ticked: left as it was
+        marks.append(materials.Mark(material_type, status, request.POST.get(f"note-{material_type.pk}", "")))
+    if not marks:
+        messages.error(request, _("Mark at least one material as present, missing or unreadable."))
+        return HttpResponseSeeOther(target)
+    try:
+        materials.materials_check(case, marks, request.user, ip_address=audit.client_ip(request))
+    except NotFoundError:
+        raise Http404(_("No such case, or it is not yours to see.")) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseSeeOther(target)
+    messages.success(request, _("The completeness check is saved."))
+    return HttpResponseSeeOther(target)
+
+
+@require_GET
+@login_required
+def material_download(request: HttpRequest, pk: int, material_pk: int) -> HttpResponse:
+    """One file, to people who may see the case's medical content (or their own application),
+    always as a download that the browser does not render or sniff; every read is audited."""
+    case = _case_or_404(request, pk)
+    material = case.materials.filter(pk=material_pk).first()
+    if material is None or not materials.can_view_files(request.user, case):
+        raise Http404(_("No such file, or it is not yours to see."))
+    material.case = case
+    try:
+        handle = material.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The file is missing from storage. Tell the system administrator.")) from None
+    audit.record_read(request.user, material, ["file"], ip_address=audit.client_ip(request))
+    response = FileResponse(handle, as_attachment=True, filename=material.original_name,
+                            content_type=material.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -7,4 +7,4 @@ from laojian.core.roles import ROLES, user_role_codes
 
 def roles(request: HttpRequest) -> dict:
     codes = user_role_codes(getattr(request, "user", None))
-    return {"user_roles": [ROLES[c] for c in ROLES if c in codes]}
+    return {"user_roles": [ROLES[c] for c in ROLES if c in codes], "role_codes": codes}

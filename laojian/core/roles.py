@@ -21,6 +21,15 @@ class Role:
 
 
 CASE = "cases."
+# The expert pool and the panel draw (laojian/experts).
+EXPERTS_DRAW = ("experts.draw_panel", "experts.view_draw", "experts.view_fairness")
+EXPERTS_POOL = (
+    "experts.manage_pool",
+    *(f"experts.{verb}_{model}" for model in ("hospital", "expert", "trainingrecord", "unavailableperiod",
+                                               "conflictdeclaration")
+      for verb in ("view", "add", "change")),
+    "experts.delete_unavailableperiod",
+)
 
 ROLES: dict[str, Role] = {
     role.code: role
@@ -36,7 +45,9 @@ ROLES: dict[str, Role] = {
                     "request_correction", "accept_case", "reject_case", "schedule_case",
                     "record_examination", "deliver_case", "withdraw_case", "terminate_case",
                 )
-            ),
+            )
+            + EXPERTS_DRAW
+            + EXPERTS_POOL,
         ),
         Role(
             "reviewer",
@@ -53,11 +64,13 @@ ROLES: dict[str, Role] = {
                     "view_committee_cases", "view_medical", "mark_difficult", "conclude_case",
                     "approve_extension", "terminate_case",
                 )
-            ),
+            )
+            + EXPERTS_DRAW,
         ),
         Role("archivist", _("Archivist"), (CASE + "view_committee_cases", CASE + "archive_case")),
         Role("liaison", _("Cross-check liaison"), (CASE + "view_committee_cases",)),
-        Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases")),
+        Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases",
+                                        "experts.view_draw", "experts.view_fairness")),
         Role(
             "admin",
             _("System administrator"),
@@ -66,7 +79,11 @@ ROLES: dict[str, Role] = {
              "core.view_calendaryear", "core.add_calendaryear", "core.change_calendaryear",
              *(f"experts.{verb}_{model}" for model in ("hospital", "specialty", "expert")
                for verb in ("view", "add", "change")),
-             CASE + "view_committee_cases"),
+             *EXPERTS_POOL, "experts.view_categoryspecialty", "experts.add_categoryspecialty",
+             "experts.change_categoryspecialty", "experts.delete_categoryspecialty", "experts.view_drawrules",
+             "experts.add_drawrules", "experts.change_drawrules", "experts.view_fairness",
+             *(f"cases.{verb}_materialtype" for verb in ("view", "add", "change")),
+             CASE + "view_committee_cases", "notify.view_notification", "notify.change_notification"),
         ),
     )
 }

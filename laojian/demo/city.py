@@ -38,7 +38,7 @@ from laojian.core.errors import ApplicationError
 from laojian.core.models import Committee, User
 from laojian.core.validators import USCC_ALPHABET, build_credit_code, build_resident_id
 from laojian.demo import data
-from laojian.experts.models import Expert, Hospital, Specialty
+from laojian.experts.models import Expert, Hospital, Specialty, TrainingRecord
 
 DEFAULT_SEED = 371500
 CASE_COUNT = 300
@@ -907,6 +907,8 @@ def _ensure_users_and_experts(committee: Committee, planner: Planner) -> list[st
             term_start=plan.term_start, term_end=plan.term_end, status=plan.status,
         )
         expert.specialties.set([specialties[code] for code in plan.specialties])
+        # Trained before sitting: the draw only seats experts with a training record.
+        TrainingRecord.objects.create(expert=expert, date=plan.term_start, topic=data.TRAINING_TOPIC, hours=8)
     return created
 
 

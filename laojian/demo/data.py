@@ -243,3 +243,5 @@ EXTENSION_REASONS = (
 
 SITTING_PLACE = "聊城市劳动能力鉴定中心鉴定大厅"
 CLINIC_PLACE = "聊城市东昌医院劳动能力鉴定门诊"
+
+TRAINING_TOPIC = "《劳动能力鉴定 职工工伤与职业病致残等级》（GB/T 16180-2014）及鉴定政策培训"

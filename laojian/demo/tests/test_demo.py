@@ -232,3 +232,18 @@ def test_demo_falls_back_to_the_last_scheduled_day_when_this_year_has_no_schedul
     day = demo._last_scheduled_day(stderr)
     assert day == dt.date(calendar.PACKAGE_LAST_YEAR, 12, 31)
     assert str(calendar.PACKAGE_LAST_YEAR + 1) in stderr.getvalue()
+
+
+def test_a_clerk_can_draw_a_real_panel_in_the_demo_city(demo, django_db_blocker):
+    from laojian.experts import services as expert_services
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        clerk = User.objects.get(username="clerk")
+        case = Case.objects.filter(status=Status.REVIEWED).order_by("id").first()
+        panel = expert_services.panel_draw(
+            case.pk, expert_services.DrawRequest(categories=[2], sitting_date=TODAY), actor=clerk
+        )
+        seated = list(panel.members.values_list("expert__hospital_id", flat=True))
+        assert len(seated) == 3
+        assert len(set(seated)) == 3  # one expert per hospital
+        transaction.set_rollback(True)

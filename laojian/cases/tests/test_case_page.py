@@ -1,0 +1,45 @@
+"""What the case page shows to whom: panel names, eligibility checks."""
+
+import datetime as dt
+
+import pytest
+
+from laojian.cases.models import CaseAssignment, CaseType, Status
+from laojian.cases.tests.factories import CaseFactory
+from laojian.core.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_applicant_does_not_see_the_panel_names(client):
+    applicant = UserFactory(roles=["applicant"])
+    case = CaseFactory(applicant_user=applicant, committee=applicant.committee, status=Status.SCHEDULED)
+    expert = UserFactory(committee=case.committee, roles=["expert"], display_name="赵专家")
+    CaseAssignment.objects.create(case=case, user=expert, role=CaseAssignment.Role.EXPERT)
+    client.force_login(applicant)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "赵专家" not in page
+
+
+def test_the_clerk_and_the_panel_expert_see_the_panel(client):
+    case = CaseFactory(status=Status.SCHEDULED)
+    expert = UserFactory(committee=case.committee, roles=["expert"], display_name="赵专家")
+    CaseAssignment.objects.create(case=case, user=expert, role=CaseAssignment.Role.EXPERT)
+    for viewer in (UserFactory(committee=case.committee, roles=["clerk"]), expert):
+        client.force_login(viewer)
+        assert "赵专家" in client.get(f"/cases/{case.pk}/").content.decode()
+
+
+def test_the_clerk_sees_the_eligibility_concerns_before_accepting(client):
+    earlier = CaseFactory(case_type=CaseType.INITIAL, status=Status.ARCHIVED, concluded_on=dt.date(2026, 6, 1))
+    case = CaseFactory(committee=earlier.committee, determination=earlier.determination,
+                       case_type=CaseType.REVIEW, status=Status.SUBMITTED, received_on=dt.date(2026, 11, 2))
+    client.force_login(UserFactory(committee=case.committee, roles=["clerk"]))
+    response = client.get(f"/cases/{case.pk}/")
+    assert [flag.code for flag in response.context["eligibility"]] == ["review_too_early"]
+
+
+def test_eligibility_is_not_shown_once_accepted(client):
+    case = CaseFactory(case_type=CaseType.REVIEW, status=Status.ACCEPTED)
+    client.force_login(UserFactory(committee=case.committee, roles=["clerk"]))
+    assert client.get(f"/cases/{case.pk}/").context["eligibility"] == []

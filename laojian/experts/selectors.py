@@ -1,0 +1,328 @@
+"""Reads of the expert pool and the draws. No writes here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from laojian.cases.models import CaseAssignment
+from laojian.experts import draw as algo
+from laojian.experts.models import (
+    CategorySpecialty,
+    ConflictDeclaration,
+    Draw,
+    DrawRules,
+    Expert,
+    ManualExclusion,
+    Panel,
+    PanelMember,
+    Specialty,
+    TreatingHospital,
+    UnavailablePeriod,
+)
+
+if TYPE_CHECKING:
+    from laojian.cases.models import Case
+    from laojian.core.models import Committee, User
+
+# Why an expert of a needed specialty cannot be drawn at all (checked before recusal).
+INELIGIBLE_REASONS: dict[str, Any] = {
+    "inactive": _("not active (suspended or retired)"),
+    "out_of_term": _("appointment term does not cover the appraisal date"),
+    "untrained": _("has not completed the required training"),
+    "unavailable": _("unavailable on the appraisal date (leave)"),
+    "no_account": _("has no user account"),
+}
+
+# Why an eligible expert was recused from this case.
+RECUSAL_REASONS: dict[str, Any] = {
+    "treating_hospital": _("works at a hospital that treated this worker"),
+    "conflict": _("declared a conflict of interest"),
+    "earlier_panel": _("sat on an earlier appraisal of this worker"),
+    "manual": _("excluded by the committee"),
+    "already_drawn": _("already drawn for this panel"),
+    "no_longer_eligible": _("no longer eligible"),
+}
+
+
+def rules_for(committee: Committee) -> DrawRules:
+    """The committee's draw rules, or the defaults (unsaved) when it has none."""
+    return DrawRules.objects.filter(committee=committee).first() or DrawRules(committee=committee)
+
+
+def specialties_for_categories(categories: list[int]) -> dict[int, list[str]]:
+    """Specialty codes that can judge each category: the editable map, else each specialty's own category."""
+    mapped: dict[int, set[str]] = defaultdict(set)
+    for category, code in CategorySpecialty.objects.filter(category__in=categories).values_list(
+        "category", "specialty__code"
+    ):
+        mapped[category].add(code)
+    missing = [c for c in categories if c not in mapped]
+    if missing:
+        for category, code in Specialty.objects.filter(category__in=missing).values_list("category", "code"):
+            mapped[category].add(code)
+    return {c: sorted(mapped.get(c, ())) for c in categories}
+
+
+@dataclass
+class PoolEntry:
+    expert_id: int
+    hospital_id: int
+    specialties: list[str]
+    user_id: int | None
+    reason: str = ""  # empty: eligible; else a key of INELIGIBLE_REASONS
+
+
+def pool_for(committee: Committee, codes: list[str], on: dt.date, *, min_trainings: int = 1,
+             expert_ids: list[int] | None = None) -> list[PoolEntry]:
+    """Every expert of the committee with one of ``codes``, with the first reason they cannot sit on
+    ``on`` (empty when they can). Three queries whatever the pool size."""
+    links: dict[int, list[str]] = defaultdict(list)
+    through = Expert.specialties.through.objects.filter(expert__committee=committee, specialty__code__in=codes)
+    if expert_ids is not None:
+        through = through.filter(expert_id__in=expert_ids)
+    for expert_id, code in through.values_list("expert_id", "specialty__code").order_by("expert_id", "specialty__code"):
+        links[expert_id].append(code)
+    experts = (
+        Expert.objects.filter(committee=committee, specialties__code__in=codes)
+        .distinct()
+        .annotate(
+            trained=Count("trainings", filter=Q(trainings__date__lte=on), distinct=True),
+            away=Exists(UnavailablePeriod.objects.filter(expert=OuterRef("pk"), start__lte=on, end__gte=on)),
+        )
+        .values_list("pk", "hospital_id", "user_id", "status", "term_start", "term_end", "trained", "away")
+        .order_by("pk")
+    )
+    if expert_ids is not None:
+        experts = experts.filter(pk__in=expert_ids)
+    entries = []
+    for pk, hospital_id, user_id, status, term_start, term_end, trained, away in experts:
+        if status != Expert.Status.ACTIVE:
+            reason = "inactive"
+        elif not term_start <= on <= term_end:
+            reason = "out_of_term"
+        elif trained < min_trainings:
+            reason = "untrained"
+        elif away:
+            reason = "unavailable"
+        elif user_id is None:
+            reason = "no_account"
+        else:
+            reason = ""
+        entries.append(PoolEntry(pk, hospital_id, links[pk], user_id, reason))
+    return entries
+
+
+def recusals_for(case: Case, entries: list[PoolEntry], *, recuse_treating_hospital: bool = True
+                 ) -> dict[int, tuple[str, str]]:
+    """The recusal rules applied to one case: expert id -> (reason code, detail). First rule wins."""
+    ids = {e.expert_id for e in entries}
+    found: dict[int, tuple[str, str]] = {}
+    for expert_id, reason in ManualExclusion.objects.filter(case=case).values_list("expert_id", "reason"):
+        found.setdefault(expert_id, ("manual", reason))
+    conflicts = ConflictDeclaration.objects.filter(Q(worker_id=case.worker_id) | Q(employer_id=case.employer_id))
+    for expert_id, reason in conflicts.values_list("expert_id", "reason"):
+        found.setdefault(expert_id, ("conflict", reason))
+    if recuse_treating_hospital:
+        treating = dict(TreatingHospital.objects.filter(case=case).values_list("hospital_id", "hospital__name"))
+        for e in entries:
+            if e.hospital_id in treating:
+                found.setdefault(e.expert_id, ("treating_hospital", treating[e.hospital_id]))
+    earlier = (
+        CaseAssignment.objects.filter(case__worker_id=case.worker_id, role=CaseAssignment.Role.EXPERT)
+        .exclude(case_id=case.pk)
+        .values_list("user_id", "case__number")
+    )
+    by_user = {e.user_id: e.expert_id for e in entries if e.user_id}
+    for user_id, number in earlier:
+        if user_id in by_user:
+            found.setdefault(by_user[user_id], ("earlier_panel", number or ""))
+    return {k: v for k, v in found.items() if k in ids}
+
+
+def recent_draw_counts(committee: Committee, since: dt.datetime, until: dt.datetime) -> dict[int, int]:
+    """How often each expert was drawn (on any panel) in [since, until)."""
+    rows = (
+        PanelMember.objects.filter(panel__committee=committee, drawn_at__gte=since, drawn_at__lt=until)
+        .values("expert_id")
+        .annotate(n=Count("id"))
+        .values_list("expert_id", "n")
+    )
+    return dict(rows)
+
+
+def active_panel(case: Case) -> Panel | None:
+    return Panel.objects.filter(case=case, state=Panel.State.ACTIVE).first()
+
+
+def panel_members(panel: Panel) -> QuerySet[PanelMember]:
+    return panel.members.select_related("expert", "expert__hospital", "draw").order_by("id")
+
+
+def panel_is_short(panel: Panel) -> bool:
+    """A seat is empty: someone declined and no replacement could be drawn."""
+    seated = panel.members.exclude(status=PanelMember.Status.DECLINED).count()
+    return seated < panel.size
+
+
+def panel_is_confirmed(panel: Panel) -> bool:
+    seated = panel.members.filter(status=PanelMember.Status.CONFIRMED).count()
+    return seated == panel.size
+
+
+def draws_of_case(case: Case) -> QuerySet[Draw]:
+    return Draw.objects.filter(panel__case=case).select_related("panel", "drawn_by").order_by("drawn_at", "id")
+
+
+def draw_get_for(user: User, pk: int) -> Draw:
+    """A draw record for staff of its committee who may draw or read draw records; else NotFoundError."""
+    from laojian.core.errors import NotFoundError
+
+    if not (user.has_perm("experts.view_draw") or user.has_perm("experts.draw_panel")):
+        raise NotFoundError()
+    draw = Draw.objects.select_related("panel", "panel__case", "drawn_by", "committee").filter(
+        pk=pk, committee_id=user.committee_id
+    ).first()
+    if draw is None:
+        raise NotFoundError()
+    return draw
+
+
+def expert_names(ids: list[int]) -> dict[int, Expert]:
+    return {e.pk: e for e in Expert.objects.filter(pk__in=ids).select_related("hospital")}
+
+
+def assignments_of_expert(user: User) -> QuerySet[PanelMember]:
+    """The workbench: the seats of the signed-in expert, newest first."""
+    return (
+        PanelMember.objects.filter(expert__user=user, panel__state=Panel.State.ACTIVE)
+        .select_related("panel", "panel__case")
+        .order_by("-drawn_at", "-id")
+    )
+
+
+# FAIRNESS -----------------------------------------------------------------------------------------
+
+def chi2_sf(x: float, df: int) -> float:
+    """P(X >= x) for a chi-square variable with ``df`` degrees of freedom (regularized upper gamma)."""
+    if df <= 0:
+        return float("nan")
+    if x <= 0:
+        return 1.0
+    return _gamma_q(df / 2.0, x / 2.0)
+
+
+def _gamma_q(a: float, x: float) -> float:
+    """Regularized upper incomplete gamma Q(a, x): series for x < a + 1, else Lentz continued fraction."""
+    log_prefix = a * math.log(x) - x - math.lgamma(a)
+    if x < a + 1.0:
+        term = total = 1.0 / a
+        ap = a
+        for _n in range(10_000):
+            ap += 1.0
+            term *= x / ap
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return max(0.0, 1.0 - total * math.exp(log_prefix))
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c = 1.0 / tiny
+    d = 1.0 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return min(1.0, math.exp(log_prefix) * h)
+
+
+@dataclass
+class FairnessRow:
+    expert: Expert
+    observed: int
+    expected: float
+
+
+@dataclass
+class FairnessReport:
+    start: dt.date
+    end: dt.date
+    draws: int
+    simulations: int
+    rows: list[FairnessRow] = field(default_factory=list)
+    never_drawn: list[Expert] = field(default_factory=list)
+    hospitals: list[dict[str, Any]] = field(default_factory=list)
+    chi2: float = 0.0
+    df: int = 0
+    p_value: float | None = None
+    small_expected: int = 0  # experts with an expected count under 5: the test is then only indicative
+
+
+def expected_inclusions(spec: dict[str, Any], seed_hash: str, simulations: int) -> dict[int, float]:
+    """Each candidate's probability of being drawn under this spec, estimated by re-running the
+    algorithm with ``simulations`` seeds derived from the draw's seed hash (deterministic)."""
+    counts: Counter[int] = Counter()
+    for k in range(simulations):
+        seed = hashlib.sha256(f"fairness:{seed_hash}:{k}".encode()).digest()
+        counts.update(algo.run(spec, seed).expert_ids)
+    return {expert_id: n / simulations for expert_id, n in counts.items()}
+
+
+def fairness_report(committee: Committee, start: dt.date, end: dt.date, *, simulations: int = 100) -> FairnessReport:
+    """Draws per expert in [start, end] against what the algorithm expects, with a chi-square test."""
+    draws = list(
+        Draw.objects.filter(committee=committee, drawn_at__date__gte=start, drawn_at__date__lte=end)
+        .exclude(seed="")
+        .only("id", "spec", "seed_hash", "result")
+    )
+    observed: Counter[int] = Counter()
+    expected: defaultdict[int, float] = defaultdict(float)
+    for d in draws:
+        observed.update(p["expert"] for p in d.result)
+        for expert_id, p in expected_inclusions(d.spec, d.seed_hash, simulations).items():
+            expected[expert_id] += p
+    report = FairnessReport(start=start, end=end, draws=len(draws), simulations=simulations)
+    ids = sorted(set(observed) | set(expected))
+    experts = {e.pk: e for e in Expert.objects.filter(pk__in=ids).select_related("hospital")}
+    report.rows = [FairnessRow(experts[i], observed[i], expected[i]) for i in ids if i in experts]
+    report.rows.sort(key=lambda r: (-r.observed, r.expert.pk))
+    cells = [r for r in report.rows if r.expected > 0]
+    if len(cells) > 1:
+        report.chi2 = sum((r.observed - r.expected) ** 2 / r.expected for r in cells)
+        report.df = len(cells) - 1
+        report.p_value = chi2_sf(report.chi2, report.df)
+        report.small_expected = sum(1 for r in cells if r.expected < 5)
+    report.never_drawn = list(
+        Expert.objects.filter(committee=committee, status=Expert.Status.ACTIVE)
+        .exclude(pk__in=[i for i, n in observed.items() if n])
+        .select_related("hospital")
+        .order_by("hospital__code", "name")
+    )
+    by_hospital: dict[int, dict[str, Any]] = {}
+    total = sum(observed.values()) or 1
+    for row in report.rows:
+        h = by_hospital.setdefault(row.expert.hospital_id, {"hospital": row.expert.hospital, "observed": 0,
+                                                            "expected": 0.0})
+        h["observed"] += row.observed
+        h["expected"] += row.expected
+    for h in by_hospital.values():
+        h["share"] = h["observed"] / total
+        h["expected_share"] = h["expected"] / total
+    report.hospitals = sorted(by_hospital.values(), key=lambda h: -h["observed"])
+    return report

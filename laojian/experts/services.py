@@ -1,0 +1,553 @@
+"""Writes: the panel draw, replacement draws, confirmations, recusal inputs, draw verification.
+
+Every call is atomic and recorded in the audit trail. The algorithm itself is in ``draw.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from laojian.cases.models import CaseAssignment, Status
+from laojian.cases.selectors import cases_visible_to
+from laojian.cases.services import assignment_add, assignment_end, timeline_add
+from laojian.core import audit
+from laojian.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from laojian.experts import draw as algo
+from laojian.experts import notifications, selectors
+from laojian.experts.models import (
+    Category,
+    Draw,
+    Expert,
+    Hospital,
+    ManualExclusion,
+    Panel,
+    PanelMember,
+    TreatingHospital,
+)
+
+if TYPE_CHECKING:
+    from laojian.cases.models import Case
+    from laojian.core.models import User
+
+# A panel can be drawn while the case waits for its appraisal.
+DRAWABLE_STATES = frozenset({Status.REVIEWED, Status.SCHEDULED})
+
+
+def _local_today() -> dt.date:
+    return timezone.localdate()
+
+
+def _locked_case(actor: User, case_id: int) -> Case:
+    """The case, visible to the actor, with its row locked on PostgreSQL (SQLite serialises writers)."""
+    qs = cases_visible_to(actor).select_related("committee", "worker", "employer")
+    if connection.features.has_select_for_update:
+        qs = qs.select_for_update(of=("self",), no_key=True)
+    case = qs.filter(pk=case_id).first()
+    if case is None:
+        raise NotFoundError()
+    return case
+
+
+def _require(actor: User, perm: str) -> None:
+    if not actor.has_perm(perm):
+        raise PermissionDeniedError()
+
+
+def _impossible_message(exc: algo.DrawImpossible, size: int) -> ValidationFailed:
+    if exc.code == "no_candidates":
+        msg = _("Every candidate is recused or unavailable: no expert can be drawn for this case.")
+    elif exc.code == "uncovered":
+        msg = _("No eligible expert of the specialties %(specialties)s remains after recusal; "
+                "the panel cannot cover them.") % {"specialties": "、".join(exc.slot or [])}
+    elif exc.code == "not_coverable":
+        msg = _("The remaining experts cannot cover every needed specialty with different people.")
+    elif exc.code == "too_few":
+        msg = _("Only %(available)s eligible experts remain after recusal; the panel needs %(size)s.") % {
+            "available": exc.available, "size": size}
+    else:
+        msg = _("The draw cannot be carried out (%(code)s).") % {"code": exc.code}
+    return ValidationFailed(msg, code=f"draw_{exc.code}")
+
+
+# RECUSAL INPUTS ------------------------------------------------------------------------------------
+
+def treating_hospital_add(case_id: int, hospital_id: int, *, actor: User) -> TreatingHospital:
+    """Record that a hospital treated the worker for this case (its experts are then recused)."""
+    _require(actor, "experts.draw_panel")
+    with transaction.atomic():
+        case = _locked_case(actor, case_id)
+        hospital = Hospital.objects.filter(pk=hospital_id, committee=case.committee).first()
+        if hospital is None:
+            raise ValidationFailed(_("Choose a hospital of this committee."), extra={"fields": {"hospital": []}})
+        row, created = TreatingHospital.objects.get_or_create(case=case, hospital=hospital,
+                                                              defaults={"added_by": actor})
+        if created:
+            audit.record("draw.treating_hospital", actor=actor, obj=case, committee=case.committee,
+                         after={"hospital_id": hospital.pk, "hospital": hospital.name})
+    return row
+
+
+def manual_exclusion_add(case_id: int, expert_id: int, reason: str, *, actor: User) -> ManualExclusion:
+    """Exclude one expert from this case's draws, with a reason."""
+    _require(actor, "experts.draw_panel")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Give the reason for the exclusion."), extra={"fields": {"reason": []}})
+    with transaction.atomic():
+        case = _locked_case(actor, case_id)
+        expert = Expert.objects.filter(pk=expert_id, committee=case.committee).first()
+        if expert is None:
+            raise ValidationFailed(_("Choose an expert of this committee."), extra={"fields": {"expert": []}})
+        row, _created = ManualExclusion.objects.update_or_create(
+            case=case, expert=expert, defaults={"reason": reason, "added_by": actor})
+        audit.record("draw.manual_exclusion", actor=actor, obj=case, committee=case.committee,
+                     after={"expert_id": expert.pk, "reason": reason})
+    return row
+
+
+# THE DRAW -----------------------------------------------------------------------------------------
+
+@dataclass
+class DrawRequest:
+    categories: list[int]
+    complex: bool = False
+    size: int | None = None  # None: from the committee's rules
+    sitting_date: dt.date | None = None  # the appraisal date eligibility is checked for; default today
+
+
+@dataclass
+class _Spec:
+    spec: dict[str, Any]
+    pool_users: dict[int, int] = field(default_factory=dict)  # expert id -> user id
+
+
+def _panel_size(case: Case, request: DrawRequest) -> int:
+    rules = selectors.rules_for(case.committee)
+    allowed = {rules.panel_size, rules.complex_panel_size}
+    needs_complex = request.complex or (rules.multi_category_is_complex and len(request.categories) > 1)
+    wanted = rules.complex_panel_size if needs_complex else rules.panel_size
+    if request.size is None:
+        return wanted
+    if request.size not in allowed:
+        raise ValidationFailed(
+            _("A panel has %(small)s or %(large)s experts, not %(size)s.")
+            % {"small": rules.panel_size, "large": rules.complex_panel_size, "size": request.size},
+            code="invalid_panel_size", extra={"fields": {"size": []}},
+        )
+    if request.size < wanted:
+        raise ValidationFailed(
+            _("A complex or multi-category case needs %(size)s experts.") % {"size": wanted},
+            code="invalid_panel_size", extra={"fields": {"size": []}},
+        )
+    return request.size
+
+
+def _build_spec(case: Case, *, categories: list[int], size: int, on: dt.date, at: dt.datetime) -> _Spec:
+    rules = selectors.rules_for(case.committee)
+    by_category = selectors.specialties_for_categories(categories)
+    slots = [by_category[c] for c in categories]
+    for category, codes in zip(categories, slots, strict=True):
+        if not codes:
+            raise ValidationFailed(
+                _("No specialty is mapped to category %(category)s; set up the category → specialty map.")
+                % {"category": Category(category).label}, code="draw_no_specialty")
+    codes = sorted({c for slot in slots for c in slot})
+    entries = selectors.pool_for(case.committee, codes, on, min_trainings=rules.min_trainings)
+    eligible = [e for e in entries if not e.reason]
+    recusals = selectors.recusals_for(case, eligible, recuse_treating_hospital=rules.recuse_treating_hospital)
+    recent = selectors.recent_draw_counts(case.committee, at - dt.timedelta(days=rules.workload_window_days), at)
+    spec = {
+        "algorithm": algo.ALGORITHM,
+        "case": case.pk,
+        "date": on.isoformat(),
+        "size": size,
+        "categories": categories,
+        "slots": slots,
+        "occupied_hospitals": [],
+        "workload_window_days": rules.workload_window_days,
+        "candidates": [
+            [e.expert_id, e.hospital_id, e.specialties, recent.get(e.expert_id, 0),
+             algo.weight_for(recent.get(e.expert_id, 0))]
+            for e in eligible
+        ],
+        "excluded": [
+            {"id": expert_id, "reason": code, "detail": detail}
+            for expert_id, (code, detail) in sorted(recusals.items())
+        ],
+        "ineligible": [[e.expert_id, e.reason] for e in entries if e.reason],
+    }
+    return _Spec(spec, {e.expert_id: e.user_id for e in eligible if e.user_id})
+
+
+def _commit_and_reveal(panel: Panel, spec: dict[str, Any], *, kind: str, actor: User, at: dt.datetime,
+                       reason: str = "") -> tuple[Draw, algo.Outcome]:
+    """Write the draw with the seed's hash (commit), then run it and store seed and result (reveal)."""
+    seed = secrets.token_bytes(32)
+    draw = Draw.objects.create(
+        panel=panel, committee=panel.committee, kind=kind, algorithm=algo.ALGORITHM, spec=spec,
+        record_hash=algo.record_hash(spec), seed_hash=algo.seed_hash(seed), drawn_at=at, drawn_by=actor,
+        reason=reason,
+    )
+    audit.record("draw.commit", actor=actor, obj=draw, committee=panel.committee,
+                 after={"case_id": panel.case_id, "kind": kind, "algorithm": draw.algorithm,
+                        "record_hash": draw.record_hash, "seed_hash": draw.seed_hash,
+                        "candidates": len(spec["candidates"]), "excluded": len(spec["excluded"])})
+    outcome = algo.run(spec, seed)
+    draw.seed = seed.hex()
+    draw.result = outcome.picks
+    draw.warnings = outcome.warnings
+    draw.save(update_fields=["seed", "result", "warnings"])
+    audit.record("draw.reveal", actor=actor, obj=draw, committee=panel.committee,
+                 after={"case_id": panel.case_id, "seed": draw.seed, "result": outcome.expert_ids,
+                        "warnings": outcome.warnings})
+    return draw, outcome
+
+
+def _seat(panel: Panel, draw: Draw, outcome: algo.Outcome, *, actor: User, at: dt.datetime,
+          template: str) -> list[PanelMember]:
+    experts = selectors.expert_names(outcome.expert_ids)
+    members = []
+    for pick in outcome.picks:
+        expert = experts[pick["expert"]]
+        members.append(PanelMember.objects.create(panel=panel, expert=expert, draw=draw, slot=pick["slot"] or [],
+                                                  drawn_at=at))
+        assignment_add(panel.case, expert.user, CaseAssignment.Role.EXPERT, actor=actor, at=at)
+        if expert.phone:
+            context = {"committee": panel.committee.short_name, "case_number": panel.case.number or "",
+                       "date": panel.sitting_date.isoformat()}
+            transaction.on_commit(lambda e=expert, c=context: notifications.send(
+                template, phone=e.phone, context=c, case_id=panel.case_id, committee_id=panel.committee_id))
+    return members
+
+
+def panel_draw(case_id: int, request: DrawRequest, *, actor: User, at: dt.datetime | None = None) -> Panel:
+    """Draw a case's panel: recusal, coverage, one expert per hospital, workload weights; all recorded.
+
+    Nothing is written when the request is bad (a panel of 4, no category, a pool that cannot cover a
+    specialty, every candidate recused). A case has at most one active panel: a second clerk drawing
+    at the same time gets ConflictError.
+    """
+    _require(actor, "experts.draw_panel")
+    categories = sorted(set(request.categories))
+    if not categories:
+        raise ValidationFailed(_("Choose at least one category of the injuries."), code="draw_no_category",
+                               extra={"fields": {"categories": []}})
+    if any(c not in Category.values for c in categories):
+        raise ValidationFailed(_("Unknown category."), code="draw_bad_category",
+                               extra={"fields": {"categories": []}})
+    at = at or timezone.now()
+    on = request.sitting_date or _local_today()
+    try:
+        with transaction.atomic():
+            case = _locked_case(actor, case_id)
+            if case.status not in DRAWABLE_STATES:
+                raise ValidationFailed(
+                    _("A panel can be drawn only after the preliminary review, not while the case is "
+                      "“%(status)s”.") % {"status": case.get_status_display()}, code="draw_wrong_state")
+            if Panel.objects.filter(case=case, state=Panel.State.ACTIVE).exists():
+                raise ConflictError(_("This case already has a panel."), code="panel_exists")
+            size = _panel_size(case, DrawRequest(categories, request.complex, request.size))
+            if len(categories) > size:
+                raise ValidationFailed(_("A panel of %(size)s cannot cover %(n)s categories.")
+                                       % {"size": size, "n": len(categories)}, code="draw_too_many_categories")
+            built = _build_spec(case, categories=categories, size=size, on=on, at=at)
+            try:
+                algo.check(built.spec)
+            except algo.DrawImpossible as exc:
+                raise _impossible_message(exc, size) from None
+            panel = Panel.objects.create(case=case, committee=case.committee, size=size,
+                                         complex=request.complex or size > selectors.rules_for(case.committee).panel_size,
+                                         categories=categories, sitting_date=on, created_by=actor)
+            for entry in built.spec["excluded"]:
+                audit.record("draw.recusal", actor=actor, obj=panel, committee=case.committee,
+                             after={"case_id": case.pk, "expert_id": entry["id"], "reason": entry["reason"],
+                                    "detail": entry["detail"]})
+            draw, outcome = _commit_and_reveal(panel, built.spec, kind=Draw.Kind.INITIAL, actor=actor, at=at)
+            _seat(panel, draw, outcome, actor=actor, at=at, template=notifications.DRAWN)
+            timeline_add(case.pk, "draw_panel", actor=actor, at=at,
+                         data={"draw": draw.pk, "size": size})
+    except IntegrityError as exc:  # the partial unique constraint: someone else drew first
+        raise ConflictError(_("This case already has a panel."), code="panel_exists") from exc
+    return panel
+
+
+# CONFIRMATION AND REPLACEMENT --------------------------------------------------------------------
+
+def _locked_member(member_id: int) -> PanelMember:
+    qs = PanelMember.objects.select_related("panel", "panel__case", "panel__committee", "expert")
+    if connection.features.has_select_for_update:
+        qs = qs.select_for_update(of=("self",))
+    member = qs.filter(pk=member_id, panel__state=Panel.State.ACTIVE).first()
+    if member is None:
+        raise NotFoundError()
+    return member
+
+
+def member_confirm(member_id: int, *, actor: User, at: dt.datetime | None = None) -> PanelMember:
+    """The drawn expert confirms they will sit."""
+    with transaction.atomic():
+        member = _locked_member(member_id)
+        if member.expert.user_id != actor.pk:
+            raise NotFoundError()
+        if member.status != PanelMember.Status.PENDING:
+            raise ConflictError(_("You have already answered this draw."), code="already_answered")
+        member.status = PanelMember.Status.CONFIRMED
+        member.answered_at = at or timezone.now()
+        member.save(update_fields=["status", "answered_at", "updated_at"])
+        audit.record("draw.confirm", actor=actor, obj=member, committee=member.panel.committee,
+                     after={"case_id": member.panel.case_id, "expert_id": member.expert_id})
+    return member
+
+
+def _replacement_spec(panel: Panel, member: PanelMember, on: dt.date) -> dict[str, Any]:
+    """The same recorded candidates as the initial draw; panel members and experts no longer eligible
+    are excluded with their reasons; the seat keeps the specialty it had to cover."""
+    initial = panel.draws.filter(kind=Draw.Kind.INITIAL).order_by("id").first()
+    if initial is None:  # pragma: no cover - a panel always starts with its initial draw
+        raise NotFoundError()
+    base = initial.spec
+    excluded = {e["id"]: e for e in base["excluded"]}
+    seated = list(panel.members.select_related("expert"))
+    for m in seated:
+        excluded.setdefault(m.expert_id, {"id": m.expert_id, "reason": "already_drawn", "detail": ""})
+    rules = selectors.rules_for(panel.committee)
+    ids = [c[0] for c in base["candidates"]]
+    codes = sorted({code for c in base["candidates"] for code in c[2]})
+    now_entries = {e.expert_id: e for e in selectors.pool_for(panel.committee, codes, on,
+                                                               min_trainings=rules.min_trainings, expert_ids=ids)}
+    for expert_id in ids:
+        entry = now_entries.get(expert_id)
+        if expert_id not in excluded and (entry is None or entry.reason):
+            detail = str(selectors.INELIGIBLE_REASONS.get(entry.reason, "")) if entry else ""
+            excluded[expert_id] = {"id": expert_id, "reason": "no_longer_eligible", "detail": detail}
+    fresh = selectors.recusals_for(panel.case, [e for e in now_entries.values() if not e.reason],
+                                   recuse_treating_hospital=rules.recuse_treating_hospital)
+    for expert_id, (code, detail) in fresh.items():
+        excluded.setdefault(expert_id, {"id": expert_id, "reason": code, "detail": detail})
+    return {
+        **base,
+        "size": 1,
+        "slots": [member.slot] if member.slot else [],
+        "occupied_hospitals": sorted({m.expert.hospital_id for m in seated
+                                      if m.status != PanelMember.Status.DECLINED and m.pk != member.pk}),
+        "excluded": [excluded[k] for k in sorted(excluded)],
+        "replaces": member.expert_id,
+    }
+
+
+@dataclass
+class DeclineResult:
+    member: PanelMember
+    replacement: PanelMember | None
+    failure: str = ""  # why no replacement could be drawn (the seat stays empty; the clerk is told)
+
+
+def member_decline(member_id: int, reason: str, *, actor: User, at: dt.datetime | None = None) -> DeclineResult:
+    """The drawn expert declines with a reason, or a clerk records it for them; a replacement is
+    drawn at once from the same recorded candidates. Both are logged; if no replacement can be
+    drawn the decline still stands and the failure is logged and returned."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Give the reason you cannot sit."), extra={"fields": {"reason": []}})
+    at = at or timezone.now()
+    with transaction.atomic():
+        member = _locked_member(member_id)
+        panel = member.panel
+        on_behalf = member.expert.user_id != actor.pk
+        if on_behalf and not (actor.has_perm("experts.draw_panel") and actor.committee_id == panel.committee_id):
+            raise NotFoundError()
+        if member.status == PanelMember.Status.DECLINED:
+            raise ConflictError(_("You have already answered this draw."), code="already_answered")
+        member.status = PanelMember.Status.DECLINED
+        member.decline_reason = reason
+        member.answered_at = at
+        member.save(update_fields=["status", "decline_reason", "answered_at", "updated_at"])
+        assignment_end(panel.case_id, [member.expert.user_id], CaseAssignment.Role.EXPERT, actor=actor)
+        audit.record("draw.decline", actor=actor, obj=member, committee=panel.committee,
+                     after={"case_id": panel.case_id, "expert_id": member.expert_id, "reason": reason,
+                            "on_behalf": on_behalf})
+        timeline_add(panel.case_id, "panel_decline", actor=actor, at=at,
+                         data={"expert": member.expert.name})
+        spec = _replacement_spec(panel, member, panel.sitting_date)
+        try:
+            algo.check(spec)
+        except algo.DrawImpossible as exc:
+            failure = _impossible_message(exc, 1).message
+            audit.record("draw.replacement_failed", actor=actor, obj=panel, committee=panel.committee,
+                         after={"case_id": panel.case_id, "replaces": member.expert_id, "code": exc.code})
+            return DeclineResult(member, None, failure)
+        draw, outcome = _commit_and_reveal(panel, spec, kind=Draw.Kind.REPLACEMENT, actor=actor, at=at,
+                                           reason=reason)
+        new = _seat(panel, draw, outcome, actor=actor, at=at, template=notifications.REPLACED)[0]
+        timeline_add(panel.case_id, "panel_replace", actor=actor, at=at,
+                         data={"draw": draw.pk})
+    return DeclineResult(member, new)
+
+
+def panel_cancel(panel_id: int, reason: str, *, actor: User) -> Panel:
+    """Cancel a case's panel (e.g. the case was withdrawn, or a fresh panel is needed); logged."""
+    _require(actor, "experts.draw_panel")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Give the reason for cancelling the panel."), extra={"fields": {"reason": []}})
+    with transaction.atomic():
+        panel = Panel.objects.select_related("case", "committee").filter(
+            pk=panel_id, committee_id=actor.committee_id, state=Panel.State.ACTIVE).first()
+        if panel is None:
+            raise NotFoundError()
+        panel.state = Panel.State.CANCELLED
+        panel.save(update_fields=["state", "updated_at"])
+        users = list(panel.members.values_list("expert__user_id", flat=True))
+        assignment_end(panel.case_id, users, CaseAssignment.Role.EXPERT, actor=actor)
+        audit.record("draw.panel_cancel", actor=actor, obj=panel, committee=panel.committee,
+                     after={"case_id": panel.case_id, "reason": reason})
+    return panel
+
+
+# VERIFICATION --------------------------------------------------------------------------------------
+
+@dataclass
+class Verification:
+    draw_id: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def draw_verify(draw_id: int) -> Verification:
+    """Re-run a recorded draw and check every link: seed → seed hash, record → record hash and the
+    audit trail's copy of both hashes, re-run → stored result → panel members."""
+    from laojian.core.models import AuditEvent
+
+    draw = Draw.objects.filter(pk=draw_id).first()
+    if draw is None:
+        raise NotFoundError()
+    report = Verification(draw.pk)
+    problems = report.problems
+    if draw.algorithm != algo.ALGORITHM:
+        problems.append(_("Unknown algorithm version %(version)s.") % {"version": draw.algorithm})
+        return report
+    if not draw.seed:
+        problems.append(_("The seed was never revealed."))
+        return report
+    seed = bytes.fromhex(draw.seed)
+    if algo.seed_hash(seed) != draw.seed_hash:
+        problems.append(_("The seed does not match the committed seed hash."))
+    if algo.record_hash(draw.spec) != draw.record_hash:
+        problems.append(_("The recorded candidates, exclusions or weights were changed after the draw."))
+    commit = AuditEvent.objects.filter(action="draw.commit", object_type="experts.draw",
+                                       object_id=str(draw.pk)).order_by("id").first()
+    if commit is None:
+        problems.append(_("The audit trail has no commitment for this draw."))
+    else:
+        after = commit.after or {}
+        if after.get("record_hash") != draw.record_hash or after.get("seed_hash") != draw.seed_hash:
+            problems.append(_("The draw record does not match the commitment in the audit trail."))
+    for c in draw.spec.get("candidates", []):
+        if c[4] != algo.weight_for(c[3]):
+            problems.append(_("Expert %(id)s has a weight that does not follow from their recent draws.")
+                            % {"id": c[0]})
+            break
+    try:
+        outcome = algo.run(draw.spec, seed)
+    except algo.DrawImpossible as exc:
+        problems.append(_("The recorded draw cannot be re-run (%(code)s).") % {"code": exc.code})
+        return report
+    if outcome.picks != draw.result:
+        problems.append(_("Re-running the draw gives a different panel: %(rerun)s instead of %(stored)s.") % {
+            "rerun": outcome.expert_ids, "stored": [p.get("expert") for p in draw.result]})
+    seated = sorted(draw.members.values_list("expert_id", flat=True))
+    if seated != sorted(outcome.expert_ids):
+        problems.append(_("The panel members recorded for this draw are not the ones it drew."))
+    return report
+
+
+# EXCEL IMPORT ----------------------------------------------------------------------------------------
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[Any] = field(default_factory=list)  # excel.RowError
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def experts_import(committee: Any, data: bytes, *, actor: User) -> ImportReport:
+    """Create or update experts from an .xlsx, all or nothing: any error in any row saves nothing.
+    Identified by expert number, so re-importing the same file changes nothing."""
+    from laojian.experts import excel
+    from laojian.experts.models import Specialty
+
+    _require(actor, "experts.manage_pool")
+    report = ImportReport()
+    parsed = excel.parse(data)
+    report.errors = parsed.errors
+    hospitals = {h.code: h for h in Hospital.objects.filter(committee=committee)}
+    specialties = {s.code: s for s in Specialty.objects.all()}
+    seen: dict[str, int] = {}
+    for row in parsed.rows:
+        v = row.values
+        if v.get("code"):
+            if v["code"] in seen:
+                report.errors.append(excel.RowError(row.row, "专家编号", _(
+                    "Expert number %(code)s appears twice in the file (rows %(first)s and %(row)s).")
+                    % {"code": v["code"], "first": seen[v["code"]], "row": row.row}))
+            seen.setdefault(v["code"], row.row)
+        if v.get("hospital") and v["hospital"] not in hospitals:
+            report.errors.append(excel.RowError(row.row, "医院编码", _("Unknown hospital code %(code)s.")
+                                                % {"code": v["hospital"]}))
+        unknown = [s for s in v.get("specialties", []) if s not in specialties]
+        if unknown:
+            report.errors.append(excel.RowError(row.row, "科别编码", _("Unknown specialty code %(codes)s.")
+                                                % {"codes": "、".join(unknown)}))
+    if report.errors:
+        report.errors.sort(key=lambda e: (e.row, e.column))
+        return report
+    fields = ("name", "title", "senior_title", "term_start", "term_end", "status", "phone")
+    with transaction.atomic():
+        existing = {e.code: e for e in Expert.objects.filter(committee=committee, code__in=list(seen))
+                    .prefetch_related("specialties")}
+        for row in parsed.rows:
+            v = row.values
+            wanted_specs = [specialties[s] for s in v["specialties"]]
+            expert = existing.get(v["code"])
+            if expert is None:
+                expert = Expert.objects.create(committee=committee, code=v["code"], hospital=hospitals[v["hospital"]],
+                                               **{f: v[f] for f in fields})
+                expert.specialties.set(wanted_specs)
+                report.created += 1
+                continue
+            changed = [f for f in fields if getattr(expert, f) != v[f]]
+            if expert.hospital_id != hospitals[v["hospital"]].pk:
+                expert.hospital = hospitals[v["hospital"]]
+                changed.append("hospital")
+            specs_changed = sorted(s.code for s in expert.specialties.all()) != v["specialties"]
+            for f in changed:
+                if f != "hospital":
+                    setattr(expert, f, v[f])
+            if changed:
+                expert.save(update_fields=[*changed, "updated_at"])
+            if specs_changed:
+                expert.specialties.set(wanted_specs)
+            if changed or specs_changed:
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        if report.created or report.updated:
+            audit.record("experts.import", actor=actor, obj=committee, committee=committee,
+                         after={"created": report.created, "updated": report.updated,
+                                "unchanged": report.unchanged})
+    return report
