@@ -37,6 +37,7 @@ _IN_PROGRESS = frozenset({Status.ACCEPTED, Status.REVIEWED, Status.SCHEDULED, St
 # completeness duty is met. The re-appraisal window is the parties' deadline, never the committee's.
 CLOCK_FIELDS: dict[str, str] = {
     "completeness": "completeness_due",
+    "correction": "correction_due",
     "target": "target_due",
     "conclusion": "conclusion_due",
     "delivery": "delivery_due",
@@ -44,6 +45,8 @@ CLOCK_FIELDS: dict[str, str] = {
 }
 RUNNING: dict[str, frozenset[str]] = {
     "completeness": frozenset({Status.SUBMITTED}),
+    # The applicant's time to answer a correction notice; when it is up the clerk closes the file.
+    "correction": frozenset({Status.CORRECTION_REQUESTED}),
     "target": frozenset({Status.SUBMITTED, Status.CORRECTION_REQUESTED}) | _IN_PROGRESS,
     "conclusion": _IN_PROGRESS,
     "delivery": frozenset({Status.CONCLUDED}),
@@ -176,6 +179,9 @@ def refresh(case: Case) -> list[str]:
     if info:
         info["counts_from"] = committee.conclusion_clock_start
         basis["conclusion"] = info
+    case.correction_due, info = _calendar_clock(case.correction_requested_on, days=committee.correction_limit_days)
+    if info:
+        basis["correction"] = info
     case.delivery_due, info = _calendar_clock(case.concluded_on, days=committee.delivery_days)
     if info:
         basis["delivery"] = info

@@ -155,6 +155,7 @@ class Case(TimeStampedModel):
         on_delete=models.PROTECT, related_name="applications",
     )
     mode = models.CharField(_("appraisal mode"), max_length=10, choices=Mode.choices, default=Mode.SITTING)
+    mode_reason = models.TextField(_("why the worker cannot travel"), blank=True)
     status = models.CharField(_("status"), max_length=25, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(_("version"), default=1)
     worker = models.ForeignKey(Worker, verbose_name=_("worker"), on_delete=models.PROTECT, related_name="cases")
@@ -167,6 +168,7 @@ class Case(TimeStampedModel):
 
     # Dates the clocks start from (Asia/Shanghai calendar dates).
     received_on = models.DateField(_("application received"), null=True, blank=True)
+    correction_requested_on = models.DateField(_("correction notice sent"), null=True, blank=True)
     resubmitted_on = models.DateField(_("corrections received"), null=True, blank=True)
     accepted_on = models.DateField(_("accepted on"), null=True, blank=True)
     accepted_by = models.ForeignKey(
@@ -183,6 +185,7 @@ class Case(TimeStampedModel):
 
     # Clocks (derived; see clocks.py).
     completeness_due = models.DateField(_("completeness notice due"), null=True, blank=True)
+    correction_due = models.DateField(_("corrections due from the applicant"), null=True, blank=True)
     conclusion_due = models.DateField(_("conclusion due"), null=True, blank=True)
     delivery_due = models.DateField(_("delivery due"), null=True, blank=True)
     target_due = models.DateField(_("service target"), null=True, blank=True)

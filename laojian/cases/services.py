@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
 # Fields whose before/after values the audit trail keeps for every transition.
 AUDITED_FIELDS = (
-    "status", "version", "received_on", "resubmitted_on", "accepted_on", "accepted_by_id", "concluded_on", "delivered_on",
-    "extension_days", "reschedule_shift_days", "completeness_due", "conclusion_due", "delivery_due",
+    "status", "version", "received_on", "correction_requested_on", "resubmitted_on", "accepted_on", "accepted_by_id", "concluded_on", "delivered_on",
+    "extension_days", "reschedule_shift_days", "completeness_due", "correction_due", "conclusion_due", "delivery_due",
     "target_due", "reappraisal_window_ends", "next_due",
 )
 
@@ -186,6 +186,7 @@ def case_register(
     mode: str,
     applicant_name: str = "",
     applicant_user: User | None = None,
+    mode_reason: str = "",
     submit: bool = True,
     number: str | None = None,
     today: dt.date | None = None,
@@ -202,7 +203,7 @@ def case_register(
     if actor.committee_id and actor.committee_id != committee.pk:
         raise PermissionDeniedError()
     case = Case(committee=committee, case_type=case_type, applicant_kind=applicant_kind, mode=mode,
-                applicant_user=applicant_user, status=Status.DRAFT)
+                mode_reason=(mode_reason or "").strip(), applicant_user=applicant_user, status=Status.DRAFT)
     try:
         case.clean_fields(exclude=["committee", "worker", "employer", "determination", "applicant_user"])
     except ValidationError as exc:
@@ -340,6 +341,40 @@ def assignment_add(case: Case, user: User, role: str, *, actor: User,
         audit.record("case.assign", actor=actor, obj=case, committee=case.committee,
                      after={"user_id": user.pk, "role": role})
     return assignment
+
+
+def system_actor(committee: Committee) -> User:
+    """The committee's own account for steps the rules take by themselves (it cannot sign in)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user, created = get_user_model().objects.get_or_create(
+        username=f"system-{committee.code}",
+        defaults={"committee": committee, "display_name": _("System (automatic rules)")},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get(name="clerk"))
+    return user
+
+
+def close_uncorrected(*, today: dt.date | None = None) -> list[Case]:
+    """Close every application whose correction notice went unanswered past the committee's limit."""
+    today = today or clocks.today()
+    closed = []
+    due = Case.objects.filter(status=Status.CORRECTION_REQUESTED, correction_due__lt=today).select_related("committee")
+    for case in due.order_by("id"):
+        actor = system_actor(case.committee)
+        try:
+            closed.append(transition(
+                case.pk, "close_uncorrected", actor=actor, today=today,
+                note=_("The corrections asked for on %(date)s did not arrive by %(due)s.")
+                % {"date": case.correction_requested_on, "due": case.correction_due},
+            ))
+        except (ConflictError, TransitionRefused):
+            continue  # someone acted on it meanwhile
+    return closed
 
 
 def assignment_end(case_id: int, user_ids: list[int], role: str, *, actor: User) -> int:

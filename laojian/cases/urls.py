@@ -5,6 +5,7 @@ from laojian.cases import views
 app_name = "cases"
 urlpatterns = [
     path("", views.worklist, name="worklist"),
+    path("register/", views.register, name="register"),
     path("<int:pk>/", views.case_detail, name="detail"),
     path("<int:pk>/transition/<str:name>/", views.case_transition, name="transition"),
     path("<int:pk>/materials/upload/", views.material_upload, name="material_upload"),

@@ -8,6 +8,7 @@ Views are thin: they read through ``selectors``, write through ``services.transi
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +23,14 @@ from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from laojian.cases import clocks, eligibility, materials, selectors, services, uploads
+from laojian.cases.forms import ApplicationForm, add_service_errors, register_arguments
 from laojian.cases.models import Case, CaseAssignment, CaseType, MaterialStatus, Mode, Status
 from laojian.cases.workflow import TRANSITIONS
 from laojian.core import audit
-from laojian.core.errors import ApplicationError, NotFoundError
+from laojian.core.errors import ApplicationError, NotFoundError, ValidationFailed
 from laojian.core.models import Committee
 
 PAGE_SIZE = 50
@@ -38,6 +40,7 @@ ELIGIBILITY_STATES = frozenset({Status.SUBMITTED, Status.CORRECTION_REQUESTED})
 # The clocks a case page shows, in the order a case meets them: (key in clocks.CLOCK_FIELDS, label).
 CLOCKS: tuple[tuple[str, Any], ...] = (
     ("completeness", gettext_lazy("Completeness notice")),
+    ("correction", gettext_lazy("Corrections due")),
     ("target", gettext_lazy("Service target")),
     ("conclusion", gettext_lazy("Conclusion")),
     ("delivery", gettext_lazy("Delivery")),
@@ -439,3 +442,40 @@ def material_download(request: HttpRequest, pk: int, material_pk: int) -> HttpRe
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+# COUNTER REGISTRATION -----------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def register(request: HttpRequest) -> HttpResponse:
+    """A clerk enters an application at the counter for someone; the paper materials are scanned on
+    the case page next. A double click registers one case (the form's token is remembered)."""
+    if not request.user.has_perm("cases.register_case"):
+        raise Http404()
+    done: dict[str, int] = request.session.setdefault("registered_tokens", {})
+    if request.method == "POST":
+        form = ApplicationForm(request.POST)
+        token = request.POST.get("token", "")
+        if token in done:
+            return HttpResponseSeeOther(reverse("cases:detail", args=[done[token]]))
+        if form.is_valid():
+            if form.cleaned_data["committee"].pk != request.user.committee_id:
+                form.add_error("committee", _("You can register applications for your own committee only."))
+            else:
+                try:
+                    case = services.case_register(actor=request.user, ip_address=audit.client_ip(request),
+                                                  **register_arguments(form.cleaned_data))
+                except ValidationFailed as exc:
+                    add_service_errors(form, exc.extra.get("fields"))
+                except ApplicationError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    done[token] = case.pk
+                    request.session.modified = True
+                    messages.success(request, _("Application %(number)s registered. Scan its materials below.")
+                                     % {"number": case.number})
+                    return HttpResponseSeeOther(reverse("cases:detail", args=[case.pk]))
+    else:
+        form = ApplicationForm(initial={"committee": request.user.committee_id})
+    return render(request, "cases/register.html", {"form": form, "token": secrets.token_hex(16)})

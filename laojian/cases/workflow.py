@@ -126,6 +126,20 @@ def set_received(case: Case, ctx: Context) -> None:
         case.received_on = ctx.today
 
 
+def set_correction_requested(case: Case, ctx: Context) -> None:
+    """The applicant's time to answer the correction notice counts from today."""
+    case.correction_requested_on = ctx.today
+
+
+def correction_time_is_up(case: Case, ctx: Context) -> None:
+    if case.correction_due is None or ctx.today <= case.correction_due:
+        raise TransitionRefused(
+            _("The applicant still has until %(date)s to send the corrections.")
+            % {"date": case.correction_due.isoformat() if case.correction_due else "—"},
+            code="correction_time_not_up",
+        )
+
+
 def set_resubmitted(case: Case, ctx: Context) -> None:
     """The completeness check of the corrected file counts from the day it came back."""
     case.resubmitted_on = ctx.today
@@ -164,10 +178,14 @@ _TRANSITIONS: tuple[Transition, ...] = (
     Transition("submit", _("Submit application"), frozenset({S.DRAFT}), S.SUBMITTED, "cases.submit_case",
                effects=(set_received,)),
     Transition("request_correction", _("Send correction notice"), frozenset({S.SUBMITTED}),
-               S.CORRECTION_REQUESTED, "cases.request_correction", note_required=True,
+               S.CORRECTION_REQUESTED, "cases.request_correction", effects=(set_correction_requested,),
+               note_required=True,
                note_label=_("Everything that is missing (one notice)"), style="secondary"),
     Transition("resubmit", _("Resubmit with corrections"), frozenset({S.CORRECTION_REQUESTED}), S.SUBMITTED,
                "cases.submit_case", effects=(set_resubmitted,)),
+    Transition("close_uncorrected", _("Close: corrections not received in time"),
+               frozenset({S.CORRECTION_REQUESTED}), S.REJECTED, "cases.reject_case",
+               guards=(correction_time_is_up,), style="danger"),
     Transition("accept", _("Accept"), frozenset({S.SUBMITTED}), S.ACCEPTED, "cases.accept_case",
                effects=(set_accepted,)),
     Transition("reject", _("Reject"), frozenset({S.SUBMITTED, S.CORRECTION_REQUESTED}), S.REJECTED,

@@ -52,6 +52,10 @@ class Committee(TimeStampedModel):
         ACCEPTED = "accepted", _("the day the application is accepted")
         RECEIVED = "received", _("the day the application is received")
 
+    correction_limit_days = models.PositiveSmallIntegerField(
+        _("corrections must come back within (days)"), default=30,
+        help_text=_("An application whose correction notice is not answered in time is closed."),
+    )
     conclusion_days = models.PositiveSmallIntegerField(_("conclusion deadline (days)"), default=60)
     conclusion_clock_start = models.CharField(
         _("the conclusion deadline counts from"), max_length=10, choices=ClockStart.choices,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from laojian.cases import services as case_services
+from laojian.cases.forms import MOBILE, register_arguments
 from laojian.cases.models import Case
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, ValidationFailed
@@ -33,7 +34,6 @@ CODE_LIFETIME = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 CODES_PER_PHONE_PER_HOUR = 5
 CODES_PER_ADDRESS_PER_HOUR = 20
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
 OTP_TEMPLATE = "portal.sign_in_code"
 OTP_SMS = "【劳鉴】您的登录验证码为{{ code }}，{{ minutes }}分钟内有效。请勿将验证码告诉他人。"
 
@@ -144,31 +144,15 @@ def draft_get(user) -> dict[str, str]:
     return dict(draft.data) if draft else {}
 
 
-def application_submit(*, token: str, user, committee, cleaned: dict[str, Any], ip_address: str = "") -> Case:
+def application_submit(*, token: str, user, cleaned: dict[str, Any], ip_address: str = "") -> Case:
     """Submit an application once per form token: a double click or a retry returns the same case."""
     existing = Submission.objects.filter(token=token).select_related("case").first()
     if existing is not None:
         return existing.case
     try:
         with transaction.atomic():
-            case = case_services.case_register(
-                actor=user, committee=committee, applicant_user=user,
-                worker=case_services.WorkerInput(
-                    id_number=cleaned["worker_id_number"], name=cleaned["worker_name"],
-                    phone=cleaned.get("worker_phone", ""), address=cleaned.get("worker_address", ""),
-                    county=cleaned.get("worker_county", ""),
-                ),
-                employer=case_services.EmployerInput(credit_code=cleaned["employer_credit_code"],
-                                                     name=cleaned["employer_name"]),
-                determination=case_services.DeterminationInput(
-                    number=cleaned["determination_number"], injury_date=cleaned["injury_date"],
-                    determination_date=cleaned["determination_date"],
-                    injured_parts=cleaned["injured_parts"], diagnosis=cleaned["diagnosis"],
-                ),
-                case_type=cleaned["case_type"], applicant_kind=cleaned["applicant_kind"],
-                applicant_name=cleaned.get("applicant_name", ""), mode=cleaned["mode"],
-                ip_address=ip_address,
-            )
+            case = case_services.case_register(actor=user, applicant_user=user, ip_address=ip_address,
+                                               **register_arguments(cleaned))
             Submission.objects.create(token=token, user=user, case=case)
             ApplicationDraft.objects.filter(user=user).delete()
     except IntegrityError:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from laojian.cases import selectors
+from laojian.cases.forms import add_service_errors
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, ValidationFailed
 from laojian.portal import services
@@ -131,13 +132,10 @@ def apply(request: HttpRequest) -> HttpResponse:
         token = request.POST.get("token", "")
         if form.is_valid() and len(token) >= 32:
             try:
-                case = services.application_submit(token=token, user=request.user,
-                                                   committee=form.cleaned_data["committee"],
-                                                   cleaned=form.cleaned_data, ip_address=audit.client_ip(request))
+                case = services.application_submit(token=token, user=request.user, cleaned=form.cleaned_data,
+                                                   ip_address=audit.client_ip(request))
             except ValidationFailed as exc:
-                for field, messages_ in (exc.extra.get("fields") or {}).items():
-                    target = FIELD_MAP.get(field, field)
-                    form.add_error(target if target in form.fields else None, messages_)
+                add_service_errors(form, exc.extra.get("fields"))
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -148,11 +146,6 @@ def apply(request: HttpRequest) -> HttpResponse:
     else:
         form = ApplicationForm(initial=services.draft_get(request.user))
     return render(request, "portal/apply.html", {"form": form, "token": secrets.token_hex(16)})
-
-
-# Service field names that differ from the form's.
-FIELD_MAP = {"id_number": "worker_id_number", "name": "worker_name", "credit_code": "employer_credit_code",
-             "employer_name": "employer_name", "determination_number": "determination_number"}
 
 
 @require_http_methods(["POST"])

@@ -35,7 +35,8 @@ LEGAL = sorted((t.name, source) for t in TRANSITIONS.values() for source in t.so
 def test_every_legal_transition(name, source):
     step = TRANSITIONS[name]
     committee = CommitteeFactory()
-    case = CaseFactory(committee=committee, status=source, accepted_on=dt.date(2026, 11, 3))
+    case = CaseFactory(committee=committee, status=source, accepted_on=dt.date(2026, 11, 3),
+                       correction_requested_on=dt.date(2026, 10, 1), correction_due=dt.date(2026, 10, 31))
     actor = UserFactory(committee=committee, roles=[role_for(step.permission)])
 
     result = services.transition(case.pk, name, actor=actor, note=NOTE, data=data_for(name), today=TODAY)

@@ -116,3 +116,10 @@ def test_anonymous_is_sent_to_the_sign_in(client):
     response = client.get("/portal/apply/")
     assert response.status_code == 302
     assert response["Location"].startswith("/portal/sign-in/")
+
+
+def test_a_home_visit_with_its_reason_is_kept(client, applicant):
+    _user, committee = applicant
+    client.post("/portal/apply/", form_data(committee=committee.pk, mode="remote", mode_reason="卧床无法出行"))
+    case = Case.objects.get()
+    assert (case.mode, case.mode_reason) == ("remote", "卧床无法出行")
