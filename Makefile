@@ -21,11 +21,12 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
-## make run: install, migrate, load the demo city, serve on http://127.0.0.1:8000
+## make run: install, migrate, load the demo city, serve on http://127.0.0.1:8000 with the worker
 run: install
 	$(BIN)/laojian migrate --noinput
 	$(BIN)/laojian demo
-	$(BIN)/laojian runserver $(HOST):$(PORT)
+	$(BIN)/laojian db_worker --no-reload & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/laojian runserver $(HOST):$(PORT)
 
 ## make test: install (and Debian's Chromium for the browser tests), then every test
 test: install
