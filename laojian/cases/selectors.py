@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from laojian.cases import clocks
 from laojian.cases.models import (
     Case,
     CaseAssignment,
@@ -80,7 +81,7 @@ def worklist(user: User, *, sort: str = "due", status: str | None = None, open_o
         qs.select_related("worker", "employer", "committee")
         .only(
             "id", "number", "year", "seq", "case_type", "mode", "status", "received_on", "next_due",
-            "conclusion_due", "target_due", "completeness_due", "delivery_due", "reappraisal_window_ends",
+            *clocks.CLOCK_FIELDS.values(),  # the page names which clock is next: all must be loaded
             "committee__id", "committee__risk_warning_days",
             "worker__id", "worker__name", "worker__id_number", "employer__id", "employer__name",
         )

@@ -373,3 +373,24 @@ def test_language_switch_to_english(clerk_client, committee):
     assert "Worklist" in html
     assert "Next deadline" in html
     assert "待办案件" not in html
+
+
+def test_worklist_query_count_is_the_same_whatever_clock_is_running(client, committee):
+    """Every open status names a different next clock; none may be loaded row by row."""
+    from laojian.cases.workflow import OPEN_STATES
+
+    today = clocks.today()
+    one_case = UserFactory(roles=["clerk"], committee=committee)
+    make_case(committee, 1, status=Status.SUBMITTED, next_due=today, completeness_due=today)
+    other = CommitteeFactory()
+    many_cases = UserFactory(roles=["clerk"], committee=other)
+    for seq, status in enumerate(sorted(OPEN_STATES) * 3, start=1):
+        due = today + dt.timedelta(days=seq)
+        make_case(other, seq, status=status, next_due=due, completeness_due=due, correction_due=due,
+                  target_due=due, conclusion_due=due, delivery_due=due, reappraisal_window_ends=due)
+    counts = []
+    for user in (one_case, many_cases):
+        client.force_login(user)
+        client.get(reverse("cases:worklist"))  # the first request after sign-in also writes the session
+        counts.append(_worklist_queries(client))
+    assert counts[0] == counts[1]
