@@ -6,8 +6,11 @@ import datetime as dt
 import re
 
 import pytest
+from pypdf import PdfWriter
 
+from laojian.cases import selectors
 from laojian.cases.models import Case, Status
+from laojian.cases.tests.test_materials import seed_checklists
 from laojian.core.tests.factories import CommitteeFactory, UserFactory
 from laojian.core.validators import build_credit_code, build_resident_id
 from laojian.notify.models import Notification
@@ -19,6 +22,7 @@ PASSWORD = "correct horse battery staple"
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_worker_applies_on_a_phone_and_a_clerk_accepts(live_server, chromium, artifacts):
+    seed_checklists()  # a transactional test starts from an empty database
     committee = CommitteeFactory(name="聊城市劳动能力鉴定委员会", short_name="聊城", case_number_prefix="聊劳鉴")
     UserFactory(username="clerk1", display_name="王经办", roles=["clerk"], committee=committee)
 
@@ -52,9 +56,25 @@ def test_worker_applies_on_a_phone_and_a_clerk_accepts(live_server, chromium, ar
     for selector, value in fields.items():
         page.fill(selector, value)
     page.screenshot(path=artifacts / "apply-390.png", full_page=True)
-    page.click("button[type=submit].btn-primary")
+    page.click("main button[type=submit].btn-primary")
     page.wait_for_url(re.compile(r".*/cases/\d+/$"))
     case = Case.objects.get()
+    assert case.status == Status.DRAFT
+
+    # The checklist's required materials, photographed or scanned, then the application is submitted.
+    scan = artifacts / "scan.pdf"
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    with scan.open("wb") as out:
+        writer.write(out)
+    for material_type in [mt for mt in selectors.checklist_for(case) if mt.required]:
+        page.select_option("#material-type", str(material_type.pk))
+        page.set_input_files("#material-file", str(scan))
+        page.click(".upload-form button[type=submit]")
+        page.locator(".message-success").wait_for()
+    page.get_by_role("button", name="提交申请", exact=True).click()
+    page.locator(".message-success").wait_for()
+    case.refresh_from_db()
     assert case.status == Status.SUBMITTED
     assert "已提交" in page.locator(".case-head-status").inner_text()
     page.screenshot(path=artifacts / "applied-390.png", full_page=True)

@@ -126,6 +126,22 @@ def set_received(case: Case, ctx: Context) -> None:
         case.received_on = ctx.today
 
 
+def applicant_uploaded_required_materials(case: Case, ctx: Context) -> None:
+    """An applicant submits once the checklist's required materials are uploaded. Committee staff
+    registering a paper file submit at once: checking the materials is their next step."""
+    if ctx.actor.has_perm("cases.register_case"):
+        return
+    from laojian.cases.selectors import case_checklist  # the selectors import this module
+
+    missing = [str(item.material_type.name) for item in case_checklist(case)
+               if item.material_type.required and not item.current]
+    if missing:
+        raise TransitionRefused(
+            _("Upload these materials before submitting: %(items)s.") % {"items": "、".join(missing)},
+            code="materials_missing",
+        )
+
+
 def set_correction_requested(case: Case, ctx: Context) -> None:
     """The applicant's time to answer the correction notice counts from today."""
     case.correction_requested_on = ctx.today
@@ -176,7 +192,7 @@ OPEN_BEFORE_CONCLUSION = frozenset({S.ACCEPTED, S.REVIEWED, S.SCHEDULED, S.EXAMI
 
 _TRANSITIONS: tuple[Transition, ...] = (
     Transition("submit", _("Submit application"), frozenset({S.DRAFT}), S.SUBMITTED, "cases.submit_case",
-               effects=(set_received,)),
+               guards=(applicant_uploaded_required_materials,), effects=(set_received,)),
     Transition("request_correction", _("Send correction notice"), frozenset({S.SUBMITTED}),
                S.CORRECTION_REQUESTED, "cases.request_correction", effects=(set_correction_requested,),
                note_required=True,

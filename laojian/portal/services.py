@@ -145,14 +145,16 @@ def draft_get(user) -> dict[str, str]:
 
 
 def application_submit(*, token: str, user, cleaned: dict[str, Any], ip_address: str = "") -> Case:
-    """Submit an application once per form token: a double click or a retry returns the same case."""
+    """Create the application as a draft case once per form token (a double click or a retry returns
+    the same case). The applicant then uploads the checklist's materials on the case page and
+    submits it there; the number and the clocks start with that submission."""
     existing = Submission.objects.filter(token=token).select_related("case").first()
     if existing is not None:
         return existing.case
     try:
         with transaction.atomic():
             case = case_services.case_register(actor=user, applicant_user=user, ip_address=ip_address,
-                                               **register_arguments(cleaned))
+                                               submit=False, **register_arguments(cleaned))
             Submission.objects.create(token=token, user=user, case=case)
             ApplicationDraft.objects.filter(user=user).delete()
     except IntegrityError:

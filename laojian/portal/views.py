@@ -139,8 +139,8 @@ def apply(request: HttpRequest) -> HttpResponse:
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, _("Your application %(number)s has been submitted.")
-                                 % {"number": case.number})
+                messages.success(request, _("Your application is saved. Upload the materials below, "
+                                            "then press “Submit application”."))
                 return redirect("cases:detail", case.pk)
         services.draft_save(request.user, request.POST.dict())
     else:

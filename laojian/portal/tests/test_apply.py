@@ -37,13 +37,36 @@ def applicant(client):
     return user, committee
 
 
-def test_an_application_is_submitted_and_numbered(client, applicant):
+def test_the_form_saves_a_draft_application_to_complete_with_materials(client, applicant):
     user, committee = applicant
     response = client.post("/portal/apply/", form_data(committee=committee.pk))
     case = Case.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/cases/{case.pk}/"
-    assert (case.status, case.applicant_user, case.committee) == (Status.SUBMITTED, user, committee)
+    assert (case.status, case.applicant_user, case.committee, case.number) == (Status.DRAFT, user, committee, None)
+
+
+def test_the_applicant_submits_once_the_required_materials_are_uploaded(client, applicant, settings, tmp_path):
+    from laojian.cases import materials, selectors
+    from laojian.cases import services as case_services
+    from laojian.cases.tests.test_materials import pdf_bytes, seed_checklists, upload
+    from laojian.cases.workflow import TransitionRefused
+
+    settings.STORAGES = {**settings.STORAGES, "materials": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    seed_checklists()
+    user, committee = applicant
+    client.post("/portal/apply/", form_data(committee=committee.pk))
+    case = Case.objects.get()
+    with pytest.raises(TransitionRefused) as exc:
+        case_services.transition(case.pk, "submit", actor=user)
+    assert exc.value.code == "materials_missing"
+    required = [mt for mt in selectors.checklist_for(case) if mt.required]
+    materials.materials_upload(case, [materials.Upload(mt, upload(f"{mt.code}.pdf", pdf_bytes())) for mt in required],
+                               user)
+    case_services.transition(case.pk, "submit", actor=user)
+    case.refresh_from_db()
+    assert case.status == Status.SUBMITTED
     assert case.number.startswith("聊劳鉴〔")
 
 
