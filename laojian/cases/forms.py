@@ -26,6 +26,8 @@ class ApplicationForm(forms.Form):
     case_type = forms.ChoiceField(label=_("What do you apply for?"), choices=PORTAL_CASE_TYPES)
     applicant_kind = forms.ChoiceField(label=_("Who is applying?"), choices=PORTAL_APPLICANT_KINDS)
     applicant_name = forms.CharField(label=_("Applicant's name (if not the worker)"), max_length=100, required=False)
+    applicant_phone = forms.CharField(label=_("Applicant's mobile number (for SMS about the case)"), max_length=20,
+                                      required=False, widget=forms.TextInput(attrs={"inputmode": "tel"}))
     mode = forms.ChoiceField(
         label=_("How should the appraisal take place?"), choices=Mode.choices, initial=Mode.SITTING,
         help_text=_("Choose a home visit or a remote appraisal only if the worker cannot travel, and say why."),
@@ -61,11 +63,17 @@ class ApplicationForm(forms.Form):
     def clean_employer_credit_code(self) -> str:
         return normalize_credit_code(self.cleaned_data["employer_credit_code"])
 
-    def clean_worker_phone(self) -> str:
-        phone = self.cleaned_data["worker_phone"].replace(" ", "").replace("-", "")
+    def _mobile(self, name: str) -> str:
+        phone = self.cleaned_data[name].replace(" ", "").replace("-", "")
         if phone and not MOBILE.match(phone):
             raise ValidationError(_("Enter an 11-digit mainland mobile number, e.g. 13800000000."))
         return phone
+
+    def clean_worker_phone(self) -> str:
+        return self._mobile("worker_phone")
+
+    def clean_applicant_phone(self) -> str:
+        return self._mobile("applicant_phone")
 
     def clean(self) -> dict:
         data = super().clean()
@@ -107,6 +115,7 @@ def register_arguments(cleaned: dict) -> dict:
         "case_type": cleaned["case_type"],
         "applicant_kind": cleaned["applicant_kind"],
         "applicant_name": cleaned.get("applicant_name", ""),
+        "applicant_phone": cleaned.get("applicant_phone", ""),
         "mode": cleaned["mode"],
         "mode_reason": cleaned.get("mode_reason", ""),
     }

@@ -150,6 +150,8 @@ class Case(TimeStampedModel):
     case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices)
     applicant_kind = models.CharField(_("applicant"), max_length=10, choices=ApplicantKind.choices)
     applicant_name = models.CharField(_("applicant name"), max_length=100, blank=True)
+    applicant_phone = models.CharField(_("applicant's mobile number"), max_length=20, blank=True,
+                                       help_text=_("For SMS about the case when the applicant has no account."))
     applicant_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("applicant account"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="applications",

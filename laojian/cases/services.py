@@ -186,6 +186,7 @@ def case_register(
     mode: str,
     applicant_name: str = "",
     applicant_user: User | None = None,
+    applicant_phone: str = "",
     mode_reason: str = "",
     submit: bool = True,
     number: str | None = None,
@@ -203,7 +204,8 @@ def case_register(
     if actor.committee_id and actor.committee_id != committee.pk:
         raise PermissionDeniedError()
     case = Case(committee=committee, case_type=case_type, applicant_kind=applicant_kind, mode=mode,
-                mode_reason=(mode_reason or "").strip(), applicant_user=applicant_user, status=Status.DRAFT)
+                mode_reason=(mode_reason or "").strip(), applicant_user=applicant_user,
+                applicant_phone=(applicant_phone or "").strip(), status=Status.DRAFT)
     try:
         case.clean_fields(exclude=["committee", "worker", "employer", "determination", "applicant_user"])
     except ValidationError as exc:

@@ -16,6 +16,8 @@ natural keys, and when the demo committee already has cases no case is added.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 import random
 import time
 from collections import Counter
@@ -26,10 +28,12 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
+from pypdf import PdfWriter
 
-from laojian.cases import clocks, services
+from laojian.cases import clocks, materials, selectors, services
 from laojian.cases.models import ApplicantKind, Case, CaseAssignment, CaseType, Mode, Status
 from laojian.cases.services import DeterminationInput, EmployerInput, WorkerInput
 from laojian.core import audit
@@ -941,6 +945,8 @@ def _replay(plans: list[CasePlan], committee: Committee) -> None:
                                             actor=users[step.actor], at=step.at)
                 else:
                     assert case is not None
+                    if step.kind == "submit" and not users[step.actor].has_perm("cases.register_case"):
+                        _upload_required_materials(case, users[step.actor], step.at)
                     case = services.transition(case.pk, step.kind, actor=users[step.actor], note=step.note,
                                                data=step.data, today=step.day, at=step.at)
             except ApplicationError as exc:
@@ -948,6 +954,25 @@ def _replay(plans: list[CasePlan], committee: Committee) -> None:
                     f"demo case {number} ({o.case_type}, {o.mode}): step “{step.kind}” by {step.actor} "
                     f"on {step.day}: {exc.__class__.__name__} [{exc.code}] {exc}"
                 ) from exc
+
+
+@functools.cache
+def _sample_scan() -> bytes:
+    """A one-page blank PDF standing in for a scanned document."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _upload_required_materials(case: Case, actor: User, at: dt.datetime) -> None:
+    """An online applicant uploads the checklist's required materials before submitting."""
+    required = [mt for mt in selectors.checklist_for(case) if mt.required]
+    materials.materials_upload(
+        case, [materials.Upload(mt, ContentFile(_sample_scan(), name=f"{mt.code}.pdf")) for mt in required],
+        actor, at=at,
+    )
 
 
 # ENTRY POINT ------------------------------------------------------------------------------------

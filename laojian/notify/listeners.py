@@ -63,6 +63,8 @@ def applicant_phone(case: Case) -> tuple[str, str]:
     """The phone to text and, when there is none, why (for the log)."""
     if case.applicant_user_id and case.applicant_user.phone:
         return case.applicant_user.phone, ""
+    if case.applicant_phone:
+        return case.applicant_phone, ""
     if case.applicant_kind == ApplicantKind.WORKER:
         if case.worker.phone:
             return case.worker.phone, ""

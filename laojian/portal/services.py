@@ -124,7 +124,7 @@ def applicant_for_phone(phone: str):
 # DRAFTS AND SUBMISSION ---------------------------------------------------------------------------
 
 DRAFT_FIELDS = frozenset({
-    "committee", "case_type", "applicant_kind", "applicant_name", "mode", "mode_reason",
+    "committee", "case_type", "applicant_kind", "applicant_name", "applicant_phone", "mode", "mode_reason",
     "worker_id_number", "worker_name", "worker_phone", "worker_address", "worker_county",
     "employer_credit_code", "employer_name", "determination_number", "injury_date",
     "determination_date", "injured_parts", "diagnosis",

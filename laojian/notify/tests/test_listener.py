@@ -113,3 +113,10 @@ def test_every_step_template_renders_without_medical_fields():
             "note": "缺少病历", "workdays": 5, "conclusion_due": "2027年3月1日", "reappraisal_days": 15,
         })
         assert "聊劳鉴〔2026〕0007号" in text and "{{" not in text
+
+
+def test_an_employer_registered_at_the_counter_gets_sms_on_the_phone_given():
+    from laojian.notify.listeners import applicant_phone
+
+    case = CaseFactory(applicant_kind="employer", applicant_phone="13700001111")
+    assert applicant_phone(case) == ("13700001111", "")
