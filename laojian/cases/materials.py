@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +37,7 @@ from laojian.cases.models import (
     TimelineEntry,
     material_upload_to,
 )
-from laojian.cases.selectors import cases_visible_to
+from laojian.cases.selectors import case_for_update, cases_visible_to
 from laojian.cases.workflow import TERMINAL_STATES
 from laojian.core import audit
 from laojian.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
@@ -80,14 +80,6 @@ def can_check(user: User, case: Case) -> bool:
     return user.has_perm("cases.request_correction") and case.status in CHECK_STATES
 
 
-def _locked_case(actor: User, case_id: int) -> Case:
-    qs = cases_visible_to(actor).select_related("committee")
-    if connection.features.has_select_for_update:
-        qs = qs.select_for_update(of=("self",), no_key=True)
-    case = qs.filter(pk=case_id).first()
-    if case is None:
-        raise NotFoundError()
-    return case
 
 
 def _check_type(case: Case, material_type: MaterialType) -> None:
@@ -157,7 +149,7 @@ def _store(case_id: int, checked: Iterable[tuple[Upload, uploads.Inspected]], ac
     created: list[Material] = []
     try:
         with transaction.atomic():
-            case = _locked_case(actor, case_id)
+            case = case_for_update(actor, case_id)
             if not can_upload(actor, case):  # the case may have moved on since the form was shown
                 raise PermissionDeniedError(_("You cannot add materials to this case at this step."))
             now = timezone.now()
@@ -242,7 +234,7 @@ def materials_check(case: Case, marks: Sequence[Mark], actor: User, *, ip_addres
                                    % {"name": mark.material_type.name}, code="material_note_too_long")
     saved: list[MaterialCheck] = []
     with transaction.atomic():
-        case = _locked_case(actor, case.pk)
+        case = case_for_update(actor, case.pk)
         if not actor.has_perm("cases.request_correction"):
             raise PermissionDeniedError()
         if case.status not in CHECK_STATES:

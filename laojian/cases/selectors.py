@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -52,6 +53,18 @@ def case_get_for(user: User | None, pk: int) -> Case:
         .filter(pk=pk)
         .first()
     )
+    if case is None:
+        raise NotFoundError()
+    return case
+
+
+def case_for_update(user: User | None, pk: int, *, related: tuple[str, ...] = ("committee",)) -> Case:
+    """``case_get_for`` inside a writer's transaction: the row is locked on PostgreSQL (SQLite
+    serialises writers with BEGIN IMMEDIATE); missing and forbidden alike raise NotFoundError."""
+    qs = cases_visible_to(user).select_related(*related)
+    if connection.features.has_select_for_update:
+        qs = qs.select_for_update(of=("self",), no_key=True)
+    case = qs.filter(pk=pk).first()
     if case is None:
         raise NotFoundError()
     return case

@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from laojian.cases.models import (
     TimelineEntry,
     Worker,
 )
-from laojian.cases.selectors import cases_visible_to
+from laojian.cases.selectors import case_for_update
 from laojian.cases.workflow import (
     Context,
     TransitionEvent,
@@ -35,7 +35,7 @@ from laojian.cases.workflow import (
     listeners,
 )
 from laojian.core import audit
-from laojian.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from laojian.core.errors import ConflictError, PermissionDeniedError, ValidationFailed
 from laojian.core.validators import normalize_credit_code, parse_resident_id
 
 if TYPE_CHECKING:
@@ -240,14 +240,6 @@ def case_register(
 
 # TRANSITIONS --------------------------------------------------------------------------------------
 
-def _locked_case(actor: User, case_id: int) -> Case:
-    qs = cases_visible_to(actor).select_related("committee")
-    if connection.features.has_select_for_update:
-        qs = qs.select_for_update(of=("self",), no_key=True)
-    case = qs.filter(pk=case_id).first()
-    if case is None:
-        raise NotFoundError()
-    return case
 
 
 def transition(
@@ -275,7 +267,7 @@ def transition(
     note = (note or "").strip()
     ctx = Context(actor=actor, note=note, data=dict(data or {}), today=today or clocks.today())
     with transaction.atomic():
-        case = _locked_case(actor, case_id)
+        case = case_for_update(actor, case_id)
         if expected_version is not None and case.version != expected_version:
             raise ConflictError()
         if not actor.has_perm(step.permission):

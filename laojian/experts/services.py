@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from laojian.cases.models import CaseAssignment, Status
-from laojian.cases.selectors import cases_visible_to
+from laojian.cases.selectors import case_for_update
 from laojian.cases.services import assignment_add, assignment_end, timeline_add
 from laojian.core import audit
 from laojian.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
@@ -44,15 +44,6 @@ def _local_today() -> dt.date:
     return timezone.localdate()
 
 
-def _locked_case(actor: User, case_id: int) -> Case:
-    """The case, visible to the actor, with its row locked on PostgreSQL (SQLite serialises writers)."""
-    qs = cases_visible_to(actor).select_related("committee", "worker", "employer")
-    if connection.features.has_select_for_update:
-        qs = qs.select_for_update(of=("self",), no_key=True)
-    case = qs.filter(pk=case_id).first()
-    if case is None:
-        raise NotFoundError()
-    return case
 
 
 def _require(actor: User, perm: str) -> None:
@@ -82,7 +73,7 @@ def treating_hospital_add(case_id: int, hospital_id: int, *, actor: User) -> Tre
     """Record that a hospital treated the worker for this case (its experts are then recused)."""
     _require(actor, "experts.draw_panel")
     with transaction.atomic():
-        case = _locked_case(actor, case_id)
+        case = case_for_update(actor, case_id, related=("committee", "worker", "employer"))
         hospital = Hospital.objects.filter(pk=hospital_id, committee=case.committee).first()
         if hospital is None:
             raise ValidationFailed(_("Choose a hospital of this committee."), extra={"fields": {"hospital": []}})
@@ -101,7 +92,7 @@ def manual_exclusion_add(case_id: int, expert_id: int, reason: str, *, actor: Us
     if not reason:
         raise ValidationFailed(_("Give the reason for the exclusion."), extra={"fields": {"reason": []}})
     with transaction.atomic():
-        case = _locked_case(actor, case_id)
+        case = case_for_update(actor, case_id, related=("committee", "worker", "employer"))
         expert = Expert.objects.filter(pk=expert_id, committee=case.committee).first()
         if expert is None:
             raise ValidationFailed(_("Choose an expert of this committee."), extra={"fields": {"expert": []}})
@@ -246,7 +237,7 @@ def panel_draw(case_id: int, request: DrawRequest, *, actor: User, at: dt.dateti
     on = request.sitting_date or _local_today()
     try:
         with transaction.atomic():
-            case = _locked_case(actor, case_id)
+            case = case_for_update(actor, case_id, related=("committee", "worker", "employer"))
             if case.status not in DRAWABLE_STATES:
                 raise ValidationFailed(
                     _("A panel can be drawn only after the preliminary review, not while the case is "
