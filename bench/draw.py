@@ -11,7 +11,9 @@ categories, all trained and in term) with ``random.Random(42)``, then measures:
 - one draw (``services.panel_draw``: eligibility, recusal, weights, commit, reveal, seating, audit)
   against the plain query "active experts of the needed specialties, in term, with their hospital"
   evaluated into a list;
-- a batch: a draw for each of ``--cases`` reviewed cases, against the same number of plain queries.
+- a batch: a draw for each of ``--cases`` reviewed cases, against the same number of plain queries;
+- the same number of cases drawn with ``services.panels_draw_batch``, ``--sitting`` cases per
+  appraisal date (one call, one transaction per sitting), against the same plain queries.
 
 Prints ratios (median of ``--repeat`` for the single draw); asserts nothing. Goal: a draw < 10x a query.
 """
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--experts", type=int, default=10_000)
     parser.add_argument("--cases", type=int, default=2400)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sitting", type=int, default=40, help="cases per sitting for panels_draw_batch")
     args = parser.parse_args()
 
     if "DATABASE_URL" not in os.environ:
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> None:
         for i in range(n):
             k = offset + i
             w = Worker.objects.create(id_number=build_resident_id("371502", dt.date(1970, 1, 1)
-                                                                  + dt.timedelta(days=k % 9000), k % 1000),
+                                                                  + dt.timedelta(days=k % 9000), k // 9000),
                                       name=f"工人{k}", birth_date=dt.date(1970, 1, 1), sex="M")
             e = Employer.objects.create(credit_code=build_credit_code(f"9137150{k:010d}"), name=f"企业{k}")
             d = InjuryDetermination.objects.create(number=f"B{k}", worker=w, employer=e, injury_date=dt.date(2026, 1, 1),
@@ -142,6 +145,18 @@ def run(args: argparse.Namespace) -> None:
     batch_query = time.perf_counter() - start
     print(f"batch of {args.cases}: draws {batch_draw:8.1f} s   plain queries {batch_query:8.1f} s   "
           f"ratio {batch_draw / batch_query:5.1f}x")
+
+    sittings = make_cases(args.cases, 20_000)
+    start = time.perf_counter()
+    for k in range(0, len(sittings), args.sitting):
+        day = on + dt.timedelta(days=1 + k // args.sitting)
+        result = services.panels_draw_batch(sittings[k:k + args.sitting],
+                                            services.DrawRequest([2], sitting_date=day), actor=clerk)
+        assert result.ok, result.failures[:3]
+    sitting_draw = time.perf_counter() - start
+    print(f"panels_draw_batch, {args.cases} cases in sittings of {args.sitting}: draws {sitting_draw:8.1f} s   "
+          f"plain queries {batch_query:8.1f} s   ratio {sitting_draw / batch_query:5.1f}x   "
+          f"({sitting_draw / args.cases * 1000:.1f} ms per case)")
 
 
 if __name__ == "__main__":

@@ -150,8 +150,10 @@ def _coverable(remaining: Sequence[int], types: Counter[frozenset[int]]) -> bool
 
 def check(spec: dict[str, Any]) -> None:
     """Raise DrawImpossible if no seed could produce a panel from this spec."""
-    pool = candidates_of(spec)
-    slots = [frozenset(s) for s in spec["slots"]]
+    _check_pool(candidates_of(spec), [frozenset(s) for s in spec["slots"]], spec["size"])
+
+
+def _check_pool(pool: Sequence[Candidate], slots: Sequence[frozenset[str]], size: int) -> None:
     if not pool:
         raise DrawImpossible("no_candidates")
     for slot in slots:
@@ -160,7 +162,7 @@ def check(spec: dict[str, Any]) -> None:
             raise DrawImpossible("uncovered", slot)
     if not _coverable(range(len(slots)), _types(pool, slots)):
         raise DrawImpossible("not_coverable")
-    if len(pool) < spec["size"]:
+    if len(pool) < size:
         raise DrawImpossible("too_few", available=len(pool))
 
 
@@ -178,10 +180,10 @@ def run(spec: dict[str, Any], seed: bytes) -> Outcome:
     """Draw ``spec['size']`` experts. Same spec and seed, same outcome, on any machine."""
     if spec.get("algorithm") != ALGORITHM:
         raise DrawImpossible("unknown_algorithm")
-    check(spec)
-    stream = Stream(seed)
     pool = candidates_of(spec)
     slots = [frozenset(s) for s in spec["slots"]]
+    _check_pool(pool, slots, spec["size"])
+    stream = Stream(seed)
     used_hospitals = {int(h) for h in spec.get("occupied_hospitals", [])}
     outcome = Outcome()
     taken: set[int] = set()

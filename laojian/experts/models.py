@@ -170,6 +170,9 @@ class DrawRules(models.Model):
         help_text=_("Draws in this many days before the draw lower an expert's chance."))
     recuse_treating_hospital = models.BooleanField(
         _("recuse experts of the treating hospital"), default=True)
+    max_panels_per_day = models.PositiveSmallIntegerField(
+        _("panels per expert and day"), default=6,
+        help_text=_("An expert sits on at most this many panels of the same appraisal date."))
 
     class Meta:
         verbose_name = _("draw rules")

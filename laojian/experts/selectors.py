@@ -39,6 +39,7 @@ INELIGIBLE_REASONS: dict[str, Any] = {
     "untrained": _("has not completed the required training"),
     "unavailable": _("unavailable on the appraisal date (leave)"),
     "no_account": _("has no user account"),
+    "day_full": _("already sits on the most panels allowed for that appraisal date"),
 }
 
 # Why an eligible expert was recused from this case.
@@ -81,9 +82,11 @@ class PoolEntry:
 
 
 def pool_for(committee: Committee, codes: list[str], on: dt.date, *, min_trainings: int = 1,
-             expert_ids: list[int] | None = None) -> list[PoolEntry]:
+             expert_ids: list[int] | None = None, day_full: set[int] | frozenset[int] = frozenset()
+             ) -> list[PoolEntry]:
     """Every expert of the committee with one of ``codes``, with the first reason they cannot sit on
-    ``on`` (empty when they can). Three queries whatever the pool size."""
+    ``on`` (empty when they can); ``day_full``: experts already on the most panels allowed that day.
+    Two queries whatever the pool size."""
     links: dict[int, list[str]] = defaultdict(list)
     through = Expert.specialties.through.objects.filter(expert__committee=committee, specialty__code__in=codes)
     if expert_ids is not None:
@@ -114,6 +117,8 @@ def pool_for(committee: Committee, codes: list[str], on: dt.date, *, min_trainin
             reason = "unavailable"
         elif user_id is None:
             reason = "no_account"
+        elif pk in day_full:
+            reason = "day_full"
         else:
             reason = ""
         entries.append(PoolEntry(pk, hospital_id, links[pk], user_id, reason))
@@ -156,6 +161,30 @@ def recent_draw_counts(committee: Committee, since: dt.datetime, until: dt.datet
         .values_list("expert_id", "n")
     )
     return dict(rows)
+
+
+def panels_per_day(committee: Committee, on: dt.date) -> dict[int, int]:
+    """How many active panels of appraisal date ``on`` each expert sits on (declined seats not counted)."""
+    rows = (
+        PanelMember.objects.filter(panel__committee=committee, panel__sitting_date=on, panel__state=Panel.State.ACTIVE)
+        .exclude(status=PanelMember.Status.DECLINED)
+        .values("expert_id")
+        .annotate(n=Count("id"))
+        .values_list("expert_id", "n")
+    )
+    return dict(rows)
+
+
+def batch_drawable_cases(user: User) -> QuerySet[Case]:
+    """Cases of the user's committee waiting for a panel: reviewed or scheduled, no active panel."""
+    from laojian.cases.models import Case, Status
+
+    return (
+        Case.objects.filter(committee_id=user.committee_id, status__in=[Status.REVIEWED, Status.SCHEDULED])
+        .exclude(panels__state=Panel.State.ACTIVE)
+        .select_related("worker")
+        .order_by("id")
+    )
 
 
 def active_panel(case: Case) -> Panel | None:
@@ -326,3 +355,43 @@ def fairness_report(committee: Committee, start: dt.date, end: dt.date, *, simul
         h["expected_share"] = h["expected"] / total
     report.hospitals = sorted(by_hospital.values(), key=lambda h: -h["observed"])
     return report
+
+
+# POOL MANAGEMENT ----------------------------------------------------------------------------------
+
+def pool_experts(user: User, *, q: str = "", hospital_id: int | None = None, specialty_id: int | None = None,
+                 status: str = "", term_end_before: dt.date | None = None) -> QuerySet[Expert]:
+    """The experts of the user's committee, filtered for the pool list."""
+    qs = Expert.objects.filter(committee_id=user.committee_id)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q))
+    if hospital_id:
+        qs = qs.filter(hospital_id=hospital_id)
+    if specialty_id:
+        qs = qs.filter(specialties__pk=specialty_id)
+    if status:
+        qs = qs.filter(status=status)
+    if term_end_before:
+        qs = qs.filter(term_end__lte=term_end_before)
+    return (qs.distinct().select_related("hospital").prefetch_related("specialties")
+            .annotate(trainings_count=Count("trainings", distinct=True)).order_by("hospital__code", "name", "id"))
+
+
+def pool_expert_get(user: User, pk: int) -> Expert:
+    """One expert of the user's committee, for a pool manager; else NotFoundError."""
+    from laojian.core.errors import NotFoundError
+
+    if not user.has_perm("experts.manage_pool"):
+        raise NotFoundError()
+    expert = (Expert.objects.filter(pk=pk, committee_id=user.committee_id)
+              .select_related("hospital", "user").prefetch_related("specialties").first())
+    if expert is None:
+        raise NotFoundError()
+    return expert
+
+
+def hospitals_of(user: User) -> QuerySet[Any]:
+    from laojian.experts.models import Hospital
+
+    return Hospital.objects.filter(committee_id=user.committee_id).annotate(
+        experts_count=Count("experts")).order_by("code")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
@@ -18,7 +19,13 @@ from laojian.cases.models import CaseAssignment, Status
 from laojian.cases.selectors import case_for_update
 from laojian.cases.services import assignment_add, assignment_end, timeline_add
 from laojian.core import audit
-from laojian.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from laojian.core.errors import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailed,
+)
 from laojian.experts import draw as algo
 from laojian.experts import notifications, selectors
 from laojian.experts.models import (
@@ -140,9 +147,48 @@ def _panel_size(case: Case, request: DrawRequest) -> int:
     return request.size
 
 
-def _build_spec(case: Case, *, categories: list[int], size: int, on: dt.date, at: dt.datetime) -> _Spec:
-    rules = selectors.rules_for(case.committee)
-    by_category = selectors.specialties_for_categories(categories)
+class _DrawContext:
+    """What the draws of one appraisal date share: the rules, the pool per set of specialties, the
+    recent-draw counts and each expert's panels of that day. A single draw builds its own; a batch
+    builds one and every draw of the batch adds its experts (``seated``), so the next draws of the
+    batch see them as recently drawn and count their seats of the day."""
+
+    def __init__(self, committee: Any, on: dt.date, at: dt.datetime) -> None:
+        self.committee = committee
+        self.on = on
+        self.at = at
+        self.rules = selectors.rules_for(committee)
+        self.recent: Counter[int] = Counter(selectors.recent_draw_counts(
+            committee, at - dt.timedelta(days=self.rules.workload_window_days), at))
+        self.day_load: Counter[int] = Counter(selectors.panels_per_day(committee, on))
+        self._pools: dict[tuple[str, ...], list[selectors.PoolEntry]] = {}
+        self._specialties: dict[tuple[int, ...], dict[int, list[str]]] = {}
+
+    def specialties_for(self, categories: list[int]) -> dict[int, list[str]]:
+        key = tuple(categories)
+        if key not in self._specialties:
+            self._specialties[key] = selectors.specialties_for_categories(categories)
+        return self._specialties[key]
+
+    def pool(self, codes: list[str]) -> list[selectors.PoolEntry]:
+        """The pool for these specialties, loaded once per batch; the day limit applied each time."""
+        key = tuple(codes)
+        if key not in self._pools:
+            self._pools[key] = selectors.pool_for(self.committee, codes, self.on, min_trainings=self.rules.min_trainings)
+        limit = self.rules.max_panels_per_day
+        return [replace(e, reason="day_full") if not e.reason and self.day_load[e.expert_id] >= limit else e
+                for e in self._pools[key]]
+
+    def seated(self, expert_ids: list[int]) -> None:
+        for expert_id in expert_ids:
+            self.recent[expert_id] += 1
+            self.day_load[expert_id] += 1
+
+
+def _build_spec(case: Case, ctx: _DrawContext, *, categories: list[int], size: int,
+                batch: tuple[int, int] | None = None) -> _Spec:
+    rules = ctx.rules
+    by_category = ctx.specialties_for(categories)
     slots = [by_category[c] for c in categories]
     for category, codes in zip(categories, slots, strict=True):
         if not codes:
@@ -150,14 +196,14 @@ def _build_spec(case: Case, *, categories: list[int], size: int, on: dt.date, at
                 _("No specialty is mapped to category %(category)s; set up the category → specialty map.")
                 % {"category": Category(category).label}, code="draw_no_specialty")
     codes = sorted({c for slot in slots for c in slot})
-    entries = selectors.pool_for(case.committee, codes, on, min_trainings=rules.min_trainings)
+    entries = ctx.pool(codes)
     eligible = [e for e in entries if not e.reason]
     recusals = selectors.recusals_for(case, eligible, recuse_treating_hospital=rules.recuse_treating_hospital)
-    recent = selectors.recent_draw_counts(case.committee, at - dt.timedelta(days=rules.workload_window_days), at)
+    recent = ctx.recent
     spec = {
         "algorithm": algo.ALGORITHM,
         "case": case.pk,
-        "date": on.isoformat(),
+        "date": ctx.on.isoformat(),
         "size": size,
         "categories": categories,
         "slots": slots,
@@ -174,6 +220,8 @@ def _build_spec(case: Case, *, categories: list[int], size: int, on: dt.date, at
         ],
         "ineligible": [[e.expert_id, e.reason] for e in entries if e.reason],
     }
+    if batch is not None:  # recent counts include the earlier draws of the batch
+        spec["batch"] = list(batch)
     return _Spec(spec, {e.expert_id: e.user_id for e in eligible if e.user_id})
 
 
@@ -218,14 +266,7 @@ def _seat(panel: Panel, draw: Draw, outcome: algo.Outcome, *, actor: User, at: d
     return members
 
 
-def panel_draw(case_id: int, request: DrawRequest, *, actor: User, at: dt.datetime | None = None) -> Panel:
-    """Draw a case's panel: recusal, coverage, one expert per hospital, workload weights; all recorded.
-
-    Nothing is written when the request is bad (a panel of 4, no category, a pool that cannot cover a
-    specialty, every candidate recused). A case has at most one active panel: a second clerk drawing
-    at the same time gets ConflictError.
-    """
-    _require(actor, "experts.draw_panel")
+def _categories_of(request: DrawRequest) -> list[int]:
     categories = sorted(set(request.categories))
     if not categories:
         raise ValidationFailed(_("Choose at least one category of the injuries."), code="draw_no_category",
@@ -233,40 +274,146 @@ def panel_draw(case_id: int, request: DrawRequest, *, actor: User, at: dt.dateti
     if any(c not in Category.values for c in categories):
         raise ValidationFailed(_("Unknown category."), code="draw_bad_category",
                                extra={"fields": {"categories": []}})
+    return categories
+
+
+def _draw_case(case_id: int, request: DrawRequest, *, actor: User, at: dt.datetime, on: dt.date,
+               ctx: _DrawContext | None, batch: tuple[int, int] | None = None) -> Panel:
+    """One case's draw inside the caller's transaction; ``ctx`` None: a context of its own."""
+    categories = _categories_of(request)
+    case = case_for_update(actor, case_id, related=("committee", "worker", "employer"))
+    if case.status not in DRAWABLE_STATES:
+        raise ValidationFailed(
+            _("A panel can be drawn only after the preliminary review, not while the case is "
+              "“%(status)s”.") % {"status": case.get_status_display()}, code="draw_wrong_state")
+    if Panel.objects.filter(case=case, state=Panel.State.ACTIVE).exists():
+        raise ConflictError(_("This case already has a panel."), code="panel_exists")
+    if ctx is None:
+        ctx = _DrawContext(case.committee, on, at)
+    elif ctx.committee.pk != case.committee_id:  # a batch draws for the actor's committee only
+        raise NotFoundError()
+    size = _panel_size(case, DrawRequest(categories, request.complex, request.size))
+    if len(categories) > size:
+        raise ValidationFailed(_("A panel of %(size)s cannot cover %(n)s categories.")
+                               % {"size": size, "n": len(categories)}, code="draw_too_many_categories")
+    built = _build_spec(case, ctx, categories=categories, size=size, batch=batch)
+    try:
+        algo.check(built.spec)
+    except algo.DrawImpossible as exc:
+        raise _impossible_message(exc, size) from None
+    panel = Panel.objects.create(case=case, committee=case.committee, size=size,
+                                 complex=request.complex or size > ctx.rules.panel_size,
+                                 categories=categories, sitting_date=on, created_by=actor)
+    for entry in built.spec["excluded"]:
+        audit.record("draw.recusal", actor=actor, obj=panel, committee=case.committee,
+                     after={"case_id": case.pk, "expert_id": entry["id"], "reason": entry["reason"],
+                            "detail": entry["detail"]})
+    draw, outcome = _commit_and_reveal(panel, built.spec, kind=Draw.Kind.INITIAL, actor=actor, at=at)
+    _seat(panel, draw, outcome, actor=actor, at=at, template=notifications.DRAWN)
+    ctx.seated(outcome.expert_ids)
+    timeline_add(case.pk, "draw_panel", actor=actor, at=at, data={"draw": draw.pk, "size": size})
+    return panel
+
+
+def panel_draw(case_id: int, request: DrawRequest, *, actor: User, at: dt.datetime | None = None) -> Panel:
+    """Draw a case's panel: recusal, coverage, one expert per hospital, workload weights, at most
+    ``max_panels_per_day`` panels per expert and appraisal date; all recorded.
+
+    Nothing is written when the request is bad (a panel of 4, no category, a pool that cannot cover a
+    specialty, every candidate recused). A case has at most one active panel: a second clerk drawing
+    at the same time gets ConflictError.
+    """
+    _require(actor, "experts.draw_panel")
+    _categories_of(request)
     at = at or timezone.now()
     on = request.sitting_date or _local_today()
     try:
         with transaction.atomic():
-            case = case_for_update(actor, case_id, related=("committee", "worker", "employer"))
-            if case.status not in DRAWABLE_STATES:
-                raise ValidationFailed(
-                    _("A panel can be drawn only after the preliminary review, not while the case is "
-                      "“%(status)s”.") % {"status": case.get_status_display()}, code="draw_wrong_state")
-            if Panel.objects.filter(case=case, state=Panel.State.ACTIVE).exists():
-                raise ConflictError(_("This case already has a panel."), code="panel_exists")
-            size = _panel_size(case, DrawRequest(categories, request.complex, request.size))
-            if len(categories) > size:
-                raise ValidationFailed(_("A panel of %(size)s cannot cover %(n)s categories.")
-                                       % {"size": size, "n": len(categories)}, code="draw_too_many_categories")
-            built = _build_spec(case, categories=categories, size=size, on=on, at=at)
-            try:
-                algo.check(built.spec)
-            except algo.DrawImpossible as exc:
-                raise _impossible_message(exc, size) from None
-            panel = Panel.objects.create(case=case, committee=case.committee, size=size,
-                                         complex=request.complex or size > selectors.rules_for(case.committee).panel_size,
-                                         categories=categories, sitting_date=on, created_by=actor)
-            for entry in built.spec["excluded"]:
-                audit.record("draw.recusal", actor=actor, obj=panel, committee=case.committee,
-                             after={"case_id": case.pk, "expert_id": entry["id"], "reason": entry["reason"],
-                                    "detail": entry["detail"]})
-            draw, outcome = _commit_and_reveal(panel, built.spec, kind=Draw.Kind.INITIAL, actor=actor, at=at)
-            _seat(panel, draw, outcome, actor=actor, at=at, template=notifications.DRAWN)
-            timeline_add(case.pk, "draw_panel", actor=actor, at=at,
-                         data={"draw": draw.pk, "size": size})
+            return _draw_case(case_id, request, actor=actor, at=at, on=on, ctx=None)
     except IntegrityError as exc:  # the partial unique constraint: someone else drew first
         raise ConflictError(_("This case already has a panel."), code="panel_exists") from exc
-    return panel
+
+
+# BATCH DRAW FOR A SITTING ---------------------------------------------------------------------------
+
+@dataclass
+class BatchFailure:
+    case_id: int
+    message: str
+    code: str = ""
+
+
+@dataclass
+class BatchResult:
+    """``panels`` in the order of the cases when every case was drawn; else empty, and ``failures``
+    says which cases could not be drawn and why (nothing was saved)."""
+
+    panels: list[Panel] = field(default_factory=list)
+    failures: list[BatchFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def panels_draw_batch(case_ids: list[int], request_by_case: dict[int, DrawRequest] | DrawRequest, *,
+                      actor: User, at: dt.datetime | None = None) -> BatchResult:
+    """Draw the panels of several cases of one sitting (鉴定场次) in one transaction, all or nothing.
+
+    All or nothing because a sitting is planned as a whole: a clerk who fixes the one case that
+    could not be drawn (a missing category map, a recused pool) draws the batch again, and the
+    spreading below then holds over every panel of the day. Every case is tried, so the result
+    lists every failure with its reason at once; if there is any, nothing is saved.
+
+    Spreading: each draw of the batch counts as a recent draw for the next ones (lower weight),
+    and an expert sits on at most ``DrawRules.max_panels_per_day`` panels of the date, counting
+    panels drawn earlier for that date. Each draw is recorded, committed and verifiable on its own.
+    """
+    _require(actor, "experts.draw_panel")
+    ids = list(dict.fromkeys(int(i) for i in case_ids))
+    if not ids:
+        raise ValidationFailed(_("Choose at least one case."), code="batch_no_case",
+                               extra={"fields": {"cases": []}})
+    if isinstance(request_by_case, DrawRequest):
+        requests: dict[int, DrawRequest | None] = dict.fromkeys(ids, request_by_case)
+    else:
+        requests = {i: request_by_case.get(i) for i in ids}
+    dates = {r.sitting_date or _local_today() for r in requests.values() if r is not None}
+    if len(dates) > 1:
+        raise ValidationFailed(_("The cases of a batch are drawn for one appraisal date."),
+                               code="batch_dates", extra={"fields": {"sitting_date": []}})
+    on = dates.pop() if dates else _local_today()
+    at = at or timezone.now()
+    result = BatchResult()
+    with transaction.atomic():
+        ctx = _DrawContext(actor.committee, on, at) if actor.committee_id else None
+        for index, case_id in enumerate(ids):
+            request = requests[case_id]
+            if request is None:
+                result.failures.append(BatchFailure(case_id, _("Choose at least one category of the injuries."),
+                                                    "draw_no_category"))
+                continue
+            try:
+                with transaction.atomic():
+                    panel = _draw_case(case_id, request, actor=actor, at=at, on=on, ctx=ctx,
+                                       batch=(index + 1, len(ids)))
+            except NotFoundError:
+                result.failures.append(BatchFailure(case_id, _("No such case, or it is not yours to see."),
+                                                    "not_found"))
+            except IntegrityError:
+                result.failures.append(BatchFailure(case_id, _("This case already has a panel."), "panel_exists"))
+            except ApplicationError as exc:
+                result.failures.append(BatchFailure(case_id, exc.message, exc.code or ""))
+            else:
+                result.panels.append(panel)
+        if result.failures:
+            transaction.set_rollback(True)
+            result.panels = []
+            return result
+        audit.record("draw.batch", actor=actor, obj=actor.committee, committee=actor.committee,
+                     after={"date": on.isoformat(), "case_ids": ids,
+                            "draw_ids": [p.draws.get().pk for p in result.panels]})
+    return result
 
 
 # CONFIRMATION AND REPLACEMENT --------------------------------------------------------------------
@@ -311,7 +458,8 @@ def _replacement_spec(panel: Panel, member: PanelMember, on: dt.date) -> dict[st
     rules = selectors.rules_for(panel.committee)
     ids = [c[0] for c in base["candidates"]]
     codes = sorted({code for c in base["candidates"] for code in c[2]})
-    now_entries = {e.expert_id: e for e in selectors.pool_for(panel.committee, codes, on,
+    day_full = {k for k, n in selectors.panels_per_day(panel.committee, on).items() if n >= rules.max_panels_per_day}
+    now_entries = {e.expert_id: e for e in selectors.pool_for(panel.committee, codes, on, day_full=day_full,
                                                                min_trainings=rules.min_trainings, expert_ids=ids)}
     for expert_id in ids:
         entry = now_entries.get(expert_id)
@@ -542,3 +690,248 @@ def experts_import(committee: Any, data: bytes, *, actor: User) -> ImportReport:
                          after={"created": report.created, "updated": report.updated,
                                 "unchanged": report.unchanged})
     return report
+
+
+# POOL MANAGEMENT -------------------------------------------------------------------------------------
+# Clerks and admins of a committee keep its pool: experts, their training records, unavailable
+# periods and conflict declarations, and the hospitals. Another committee's rows are "not found".
+# Every change is audited.
+
+def _pool_actor(actor: User) -> Any:
+    _require(actor, "experts.manage_pool")
+    if not actor.committee_id:
+        raise NotFoundError()
+    return actor.committee
+
+
+def _pool_expert(actor: User, expert_id: int, *, lock: bool = False) -> Expert:
+    qs = Expert.objects.filter(pk=expert_id, committee_id=actor.committee_id)
+    if lock and connection.features.has_select_for_update:
+        qs = qs.select_for_update()
+    expert = qs.first()
+    if expert is None:
+        raise NotFoundError()
+    return expert
+
+
+EXPERT_FIELDS = ("name", "code", "title", "senior_title", "term_start", "term_end", "status", "phone")
+
+
+def _expert_snapshot(expert: Expert) -> dict[str, Any]:
+    data = {f: getattr(expert, f) for f in EXPERT_FIELDS}
+    data["term_start"] = expert.term_start.isoformat()
+    data["term_end"] = expert.term_end.isoformat()
+    data["hospital_id"] = expert.hospital_id
+    data["specialties"] = sorted(expert.specialties.values_list("code", flat=True))
+    return data
+
+
+def expert_save(data: dict[str, Any], *, actor: User, expert_id: int | None = None) -> Expert:
+    """Add an expert to the pool (``expert_id`` None) or change one. ``data``: the fields of
+    ``EXPERT_FIELDS``, ``hospital`` (id or Hospital) and ``specialties`` (ids or Specialty rows).
+
+    The term must not end before it starts, at least one specialty, a hospital of the committee, an
+    expert number not used by another expert of the committee. Nothing is saved on any error."""
+    from laojian.experts.models import Specialty
+
+    committee = _pool_actor(actor)
+    errors: dict[str, list[str]] = {}
+    name = (data.get("name") or "").strip()
+    if not name:
+        errors["name"] = [_("Give the expert's name.")]
+    hospital_id = getattr(data.get("hospital"), "pk", data.get("hospital"))
+    hospital = Hospital.objects.filter(pk=hospital_id, committee=committee).first() if hospital_id else None
+    if hospital is None:
+        errors["hospital"] = [_("Choose a hospital of this committee.")]
+    spec_ids = [getattr(s, "pk", s) for s in data.get("specialties") or []]
+    specialties = list(Specialty.objects.filter(pk__in=spec_ids))
+    if not specialties:
+        errors["specialties"] = [_("Choose at least one specialty.")]
+    start, end = data.get("term_start"), data.get("term_end")
+    if not start or not end:
+        errors["term_end"] = [_("Give the start and the end of the appointment term.")]
+    elif end <= start:
+        errors["term_end"] = [_("The term must end after it starts.")]
+    if data.get("status", Expert.Status.ACTIVE) not in Expert.Status.values:
+        errors["status"] = [_("Unknown status.")]
+    code = (data.get("code") or "").strip()
+    if code and Expert.objects.filter(committee=committee, code=code).exclude(pk=expert_id).exists():
+        errors["code"] = [_("This expert number is already in use.")]
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ValidationFailed(first, code="expert_invalid", extra={"fields": errors})
+    values = {f: data.get(f) for f in EXPERT_FIELDS}
+    values.update(name=name, code=code, phone=(data.get("phone") or "").strip(),
+                  title=(data.get("title") or "").strip(), senior_title=bool(data.get("senior_title")),
+                  status=data.get("status") or Expert.Status.ACTIVE)
+    with transaction.atomic():
+        if expert_id is None:
+            expert = Expert.objects.create(committee=committee, hospital=hospital, **values)
+            expert.specialties.set(specialties)
+            audit.record("experts.expert_create", actor=actor, obj=expert, committee=committee,
+                         after=_expert_snapshot(expert))
+            return expert
+        expert = _pool_expert(actor, expert_id, lock=True)
+        before = _expert_snapshot(expert)
+        for f, v in values.items():
+            setattr(expert, f, v)
+        expert.hospital = hospital
+        expert.save()
+        expert.specialties.set(specialties)
+        after = _expert_snapshot(expert)
+        if after != before:
+            changed = sorted(k for k in after if after[k] != before[k])
+            audit.record("experts.expert_change", actor=actor, obj=expert, committee=committee,
+                         before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    return expert
+
+
+def training_add(expert_id: int, *, date: dt.date, topic: str, hours: Any, actor: User) -> Any:
+    from laojian.experts.models import TrainingRecord
+
+    committee = _pool_actor(actor)
+    topic = (topic or "").strip()
+    if not topic:
+        raise ValidationFailed(_("Give the topic of the training."), extra={"fields": {"topic": []}})
+    with transaction.atomic():
+        expert = _pool_expert(actor, expert_id)
+        row = TrainingRecord.objects.create(expert=expert, date=date, topic=topic, hours=hours or 0)
+        audit.record("experts.training_add", actor=actor, obj=expert, committee=committee,
+                     after={"training_id": row.pk, "date": date.isoformat(), "topic": topic, "hours": str(row.hours)})
+    return row
+
+
+def training_remove(training_id: int, *, actor: User) -> None:
+    from laojian.experts.models import TrainingRecord
+
+    committee = _pool_actor(actor)
+    with transaction.atomic():
+        row = TrainingRecord.objects.select_related("expert").filter(
+            pk=training_id, expert__committee=committee).first()
+        if row is None:
+            raise NotFoundError()
+        audit.record("experts.training_remove", actor=actor, obj=row.expert, committee=committee,
+                     before={"training_id": row.pk, "date": row.date.isoformat(), "topic": row.topic,
+                             "hours": str(row.hours)})
+        row.delete()
+
+
+def unavailable_add(expert_id: int, *, start: dt.date, end: dt.date, reason: str = "", actor: User) -> Any:
+    from laojian.experts.models import UnavailablePeriod
+
+    committee = _pool_actor(actor)
+    if end < start:
+        raise ValidationFailed(_("The period cannot end before it starts."), extra={"fields": {"end": []}})
+    with transaction.atomic():
+        expert = _pool_expert(actor, expert_id)
+        row = UnavailablePeriod.objects.create(expert=expert, start=start, end=end, reason=(reason or "").strip())
+        audit.record("experts.unavailable_add", actor=actor, obj=expert, committee=committee,
+                     after={"period_id": row.pk, "start": start.isoformat(), "end": end.isoformat(),
+                            "reason": row.reason})
+    return row
+
+
+def unavailable_remove(period_id: int, *, actor: User) -> None:
+    from laojian.experts.models import UnavailablePeriod
+
+    committee = _pool_actor(actor)
+    with transaction.atomic():
+        row = UnavailablePeriod.objects.select_related("expert").filter(
+            pk=period_id, expert__committee=committee).first()
+        if row is None:
+            raise NotFoundError()
+        audit.record("experts.unavailable_remove", actor=actor, obj=row.expert, committee=committee,
+                     before={"period_id": row.pk, "start": row.start.isoformat(), "end": row.end.isoformat(),
+                             "reason": row.reason})
+        row.delete()
+
+
+def conflict_add(expert_id: int, *, reason: str, worker_id_number: str = "", employer_credit_code: str = "",
+                 actor: User) -> Any:
+    """Record an expert's declared conflict with a registered worker (by ID number) and/or employer
+    (by credit code). The trail keeps the row ids, never the full ID number."""
+    from django.core.exceptions import ValidationError
+
+    from laojian.cases.models import Employer, Worker
+    from laojian.core.validators import normalize_credit_code, normalize_resident_id
+    from laojian.experts.models import ConflictDeclaration
+
+    committee = _pool_actor(actor)
+    reason = (reason or "").strip()
+    errors: dict[str, list[str]] = {}
+    worker = employer = None
+    if (worker_id_number or "").strip():
+        try:
+            worker = Worker.objects.filter(id_number=normalize_resident_id(worker_id_number)).first()
+        except ValidationError as exc:
+            errors["worker_id_number"] = list(exc.messages)
+        else:
+            if worker is None:
+                errors["worker_id_number"] = [_("No worker with this ID number is registered.")]
+    if (employer_credit_code or "").strip():
+        try:
+            employer = Employer.objects.filter(credit_code=normalize_credit_code(employer_credit_code)).first()
+        except ValidationError as exc:
+            errors["employer_credit_code"] = list(exc.messages)
+        else:
+            if employer is None:
+                errors["employer_credit_code"] = [_("No employer with this credit code is registered.")]
+    if not errors and worker is None and employer is None:
+        errors["worker_id_number"] = [_("Name the worker or the employer the conflict is with.")]
+    if not reason:
+        errors["reason"] = [_("Give the reason for the conflict.")]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], code="conflict_invalid", extra={"fields": errors})
+    with transaction.atomic():
+        expert = _pool_expert(actor, expert_id)
+        row = ConflictDeclaration.objects.create(expert=expert, worker=worker, employer=employer, reason=reason)
+        audit.record("experts.conflict_add", actor=actor, obj=expert, committee=committee,
+                     after={"conflict_id": row.pk, "worker_id": row.worker_id, "employer_id": row.employer_id,
+                            "reason": reason})
+    return row
+
+
+def conflict_remove(conflict_id: int, *, actor: User) -> None:
+    from laojian.experts.models import ConflictDeclaration
+
+    committee = _pool_actor(actor)
+    with transaction.atomic():
+        row = ConflictDeclaration.objects.select_related("expert").filter(
+            pk=conflict_id, expert__committee=committee).first()
+        if row is None:
+            raise NotFoundError()
+        audit.record("experts.conflict_remove", actor=actor, obj=row.expert, committee=committee,
+                     before={"conflict_id": row.pk, "worker_id": row.worker_id, "employer_id": row.employer_id,
+                             "reason": row.reason})
+        row.delete()
+
+
+def hospital_save(data: dict[str, Any], *, actor: User, hospital_id: int | None = None) -> Hospital:
+    """Add or change a hospital of the committee; codes are unique within the committee."""
+    committee = _pool_actor(actor)
+    values = {k: (data.get(k) or "").strip() for k in ("code", "name", "level")}
+    errors: dict[str, list[str]] = {}
+    if not values["code"]:
+        errors["code"] = [_("Give the hospital's code.")]
+    elif Hospital.objects.filter(committee=committee, code=values["code"]).exclude(pk=hospital_id).exists():
+        errors["code"] = [_("Another hospital of this committee has this code.")]
+    if not values["name"]:
+        errors["name"] = [_("Give the hospital's name.")]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], code="hospital_invalid", extra={"fields": errors})
+    with transaction.atomic():
+        if hospital_id is None:
+            hospital = Hospital.objects.create(committee=committee, **values)
+            audit.record("experts.hospital_create", actor=actor, obj=hospital, committee=committee, after=values)
+            return hospital
+        hospital = Hospital.objects.filter(pk=hospital_id, committee=committee).first()
+        if hospital is None:
+            raise NotFoundError()
+        before = {k: getattr(hospital, k) for k in values}
+        for k, v in values.items():
+            setattr(hospital, k, v)
+        hospital.save()
+        if before != values:
+            audit.record("experts.hospital_change", actor=actor, obj=hospital, committee=committee,
+                         before=before, after=values)
+    return hospital

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,8 +20,17 @@ from django.views.decorators.http import require_GET, require_POST
 from laojian.cases.models import Case
 from laojian.cases.selectors import case_get_for
 from laojian.core.errors import ApplicationError, NotFoundError
-from laojian.experts import excel, selectors, services
-from laojian.experts.models import Category, Draw, Expert, Hospital, PanelMember
+from laojian.experts import excel, forms, selectors, services
+from laojian.experts.models import (
+    Category,
+    ConflictDeclaration,
+    Draw,
+    Expert,
+    Hospital,
+    PanelMember,
+    TrainingRecord,
+    UnavailablePeriod,
+)
 
 
 class HttpResponseSeeOther(HttpResponseRedirect):
@@ -177,6 +187,58 @@ def member_decline_for(request: HttpRequest, member_id: int) -> HttpResponse:
     return _decline(request, member_id)
 
 
+# BATCH DRAW FOR A SITTING ---------------------------------------------------------------------------
+
+DEFAULT_BATCH_CATEGORY = 2  # Case has no category field: the commonest (orthopaedics) is preselected
+
+
+@login_required
+def batch_draw(request: HttpRequest) -> HttpResponse:
+    """Draw the panels of several reviewed cases for one appraisal date (批量抽取), all or nothing."""
+    if not request.user.has_perm("experts.draw_panel") or not request.user.committee_id:
+        raise Http404()
+    cases = list(selectors.batch_drawable_cases(request.user))
+    chosen: set[int] = set()
+    picked: dict[int, int] = {}
+    complex_ids: set[int] = set()
+    failures: dict[int, str] = {}
+    on = _parse_date(request.POST.get("sitting_date") or request.GET.get("date"), timezone.localdate())
+    if request.method == "POST":
+        try:
+            chosen = {int(v) for v in request.POST.getlist("cases")}
+            picked = {c.pk: int(request.POST.get(f"category-{c.pk}") or DEFAULT_BATCH_CATEGORY) for c in cases}
+        except ValueError:
+            messages.error(request, _("Some of the information is not valid."))
+        else:
+            complex_ids = {c.pk for c in cases if request.POST.get(f"complex-{c.pk}") == "on"}
+            requests = {pk: services.DrawRequest([picked.get(pk, DEFAULT_BATCH_CATEGORY)], complex=pk in complex_ids,
+                                                 sitting_date=on) for pk in chosen}
+            try:
+                result = services.panels_draw_batch(sorted(chosen), requests, actor=request.user)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                if result.ok:
+                    messages.success(request, _("%(n)s panels were drawn.") % {"n": len(result.panels)})
+                    ids = ",".join(str(p.draws.get().pk) for p in result.panels)
+                    return HttpResponseSeeOther(f"{reverse('experts:batch_draw')}?draws={ids}")
+                failures = {f.case_id: f.message for f in result.failures}
+                messages.error(request, _("Nothing was drawn: %(n)s of the cases cannot be drawn.")
+                               % {"n": len(failures)})
+    drawn = []
+    ids = [int(v) for v in request.GET.get("draws", "").split(",") if v.strip().isdigit()]
+    if ids:
+        drawn = list(Draw.objects.filter(pk__in=ids, committee_id=request.user.committee_id)
+                     .select_related("panel", "panel__case").order_by("id"))
+    rows = [{"case": c, "chosen": c.pk in chosen, "category": picked.get(c.pk, DEFAULT_BATCH_CATEGORY),
+             "complex": c.pk in complex_ids, "failure": failures.get(c.pk, "")} for c in cases]
+    unknown = [{"case_id": k, "failure": v} for k, v in failures.items() if k not in {c.pk for c in cases}]
+    return render(request, "experts/batch_draw.html", {
+        "rows": rows, "unknown": unknown, "categories": Category.choices, "date": on, "drawn": drawn,
+        "max_per_day": selectors.rules_for(request.user.committee).max_panels_per_day,
+    })
+
+
 # WORKBENCH -------------------------------------------------------------------------------------------
 
 @require_GET
@@ -274,6 +336,207 @@ def pool_import(request: HttpRequest) -> HttpResponse:
             else:
                 messages.error(request, _("Nothing was imported: the file has %(n)s errors.") % {"n": len(report.errors)})
     return render(request, "experts/pool_import.html", {"report": report, "columns": excel.COLUMNS})
+
+
+# POOL MANAGEMENT -------------------------------------------------------------------------------------
+
+def _form_errors(form: Any, exc: ApplicationError) -> None:
+    """Put a service's ValidationFailed next to the fields it names (else at the top of the form)."""
+    fields = exc.extra.get("fields") or {}
+    placed = False
+    for name, errs in fields.items():
+        if name in form.fields and errs:
+            for e in errs:
+                form.add_error(name, e)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+@require_GET
+@login_required
+def pool_list(request: HttpRequest) -> HttpResponse:
+    _pool_manager(request)
+    committee = request.user.committee
+    search = forms.PoolSearchForm(request.GET or None, committee=committee)
+    filters: dict[str, Any] = {}
+    if search.is_valid():
+        d = search.cleaned_data
+        filters = {"q": (d.get("q") or "").strip(), "hospital_id": getattr(d.get("hospital"), "pk", None),
+                   "specialty_id": getattr(d.get("specialty"), "pk", None), "status": d.get("status") or "",
+                   "term_end_before": d.get("term_end_before")}
+    page = Paginator(selectors.pool_experts(request.user, **filters), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "experts/pool_list.html", {"search": search, "page": page, "query": query.urlencode()})
+
+
+@login_required
+def expert_new(request: HttpRequest) -> HttpResponse:
+    _pool_manager(request)
+    form = forms.ExpertForm(request.POST or None, committee=request.user.committee)
+    if request.method == "POST" and form.is_valid():
+        try:
+            expert = services.expert_save(form.cleaned_data, actor=request.user)
+        except ApplicationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The expert was added to the pool."))
+            return HttpResponseSeeOther(reverse("experts:expert_detail", args=[expert.pk]))
+    return render(request, "experts/expert_form.html", {"form": form, "expert": None})
+
+
+def _pool_expert(request: HttpRequest, pk: int) -> Expert:
+    try:
+        return selectors.pool_expert_get(request.user, pk)
+    except NotFoundError:
+        raise Http404(_("No such expert.")) from None
+
+
+@login_required
+def expert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The expert's form, training records, unavailable periods and conflict declarations."""
+    _pool_manager(request)
+    expert = _pool_expert(request, pk)
+    committee = request.user.committee
+    if request.method == "POST":
+        form = forms.ExpertForm(request.POST, committee=committee)
+        if form.is_valid():
+            try:
+                services.expert_save(form.cleaned_data, actor=request.user, expert_id=expert.pk)
+            except NotFoundError:
+                raise Http404(_("No such expert.")) from None
+            except ApplicationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("The expert was saved."))
+                return HttpResponseSeeOther(reverse("experts:expert_detail", args=[expert.pk]))
+    else:
+        form = forms.ExpertForm(initial=forms.ExpertForm.initial_for(expert), committee=committee)
+    return render(request, "experts/expert_form.html", {
+        "form": form, "expert": expert,
+        "trainings": expert.trainings.order_by("date", "id"),
+        "periods": expert.unavailable_periods.order_by("start", "id"),
+        "conflicts": expert.conflicts.select_related("worker", "employer").order_by("id"),
+        "training_form": forms.TrainingForm(prefix="training"),
+        "period_form": forms.UnavailableForm(prefix="period"),
+        "conflict_form": forms.ConflictForm(prefix="conflict"),
+    })
+
+
+def _back_to_expert(pk: int) -> HttpResponseSeeOther:
+    return HttpResponseSeeOther(reverse("experts:expert_detail", args=[pk]))
+
+
+def _pool_write(request: HttpRequest, expert_id: int, form: Any, write: Any, done: str) -> HttpResponse:
+    """Run a pool write from a small add form; errors become messages; back to the expert's page."""
+    _pool_manager(request)
+    _pool_expert(request, expert_id)
+    if not form.is_valid():
+        for errs in form.errors.values():
+            for e in errs:
+                messages.error(request, e)
+        return _back_to_expert(expert_id)
+    try:
+        write(form.cleaned_data)
+    except NotFoundError:
+        raise Http404(_("No such expert.")) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return _back_to_expert(expert_id)
+
+
+@require_POST
+@login_required
+def training_add(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pool_write(request, pk, forms.TrainingForm(request.POST, prefix="training"),
+                       lambda d: services.training_add(pk, actor=request.user, **d), _("The training was recorded."))
+
+
+@require_POST
+@login_required
+def unavailable_add(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pool_write(request, pk, forms.UnavailableForm(request.POST, prefix="period"),
+                       lambda d: services.unavailable_add(pk, actor=request.user, **d),
+                       _("The unavailable period was recorded."))
+
+
+@require_POST
+@login_required
+def conflict_add(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pool_write(request, pk, forms.ConflictForm(request.POST, prefix="conflict"),
+                       lambda d: services.conflict_add(pk, actor=request.user, **d),
+                       _("The conflict declaration was recorded."))
+
+
+def _pool_remove(request: HttpRequest, pk: int, model: Any, remove: Any) -> HttpResponse:
+    _pool_manager(request)
+    row = model.objects.filter(pk=pk, expert__committee_id=request.user.committee_id).first()
+    if row is None:
+        raise Http404()
+    try:
+        remove(pk, actor=request.user)
+    except NotFoundError:
+        raise Http404() from None
+    messages.success(request, _("Removed."))
+    return _back_to_expert(row.expert_id)
+
+
+@require_POST
+@login_required
+def training_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pool_remove(request, pk, TrainingRecord, services.training_remove)
+
+
+@require_POST
+@login_required
+def unavailable_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pool_remove(request, pk, UnavailablePeriod, services.unavailable_remove)
+
+
+@require_POST
+@login_required
+def conflict_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pool_remove(request, pk, ConflictDeclaration, services.conflict_remove)
+
+
+@login_required
+def hospitals(request: HttpRequest) -> HttpResponse:
+    """The committee's hospitals, and a form to add one."""
+    _pool_manager(request)
+    form = forms.HospitalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.hospital_save(form.cleaned_data, actor=request.user)
+        except ApplicationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The hospital was added."))
+            return HttpResponseSeeOther(reverse("experts:hospitals"))
+    return render(request, "experts/hospitals.html", {"form": form, "hospitals": selectors.hospitals_of(request.user)})
+
+
+@login_required
+def hospital_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _pool_manager(request)
+    hospital = Hospital.objects.filter(pk=pk, committee_id=request.user.committee_id).first()
+    if hospital is None:
+        raise Http404()
+    if request.method == "POST":
+        form = forms.HospitalForm(request.POST)
+        if form.is_valid():
+            try:
+                services.hospital_save(form.cleaned_data, actor=request.user, hospital_id=hospital.pk)
+            except ApplicationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("The hospital was saved."))
+                return HttpResponseSeeOther(reverse("experts:hospitals"))
+    else:
+        form = forms.HospitalForm(initial={"code": hospital.code, "name": hospital.name, "level": hospital.level})
+    return render(request, "experts/hospital_form.html", {"form": form, "hospital": hospital})
 
 
 __all__ = ["Draw"]
