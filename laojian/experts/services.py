@@ -624,6 +624,25 @@ class ImportReport:
         return not self.errors
 
 
+def _give_account(expert: Expert) -> None:
+    """A new expert gets a sign-in account (expert role, no usable password until the system
+    administrator issues one): only experts with an account can be drawn and sign opinions."""
+    if expert.user_id:
+        return
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create(
+        username=f"expert-{expert.committee.code}-{expert.code or expert.pk}", display_name=expert.name,
+        phone=expert.phone, committee=expert.committee,
+    )
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get(name="expert"))
+    expert.user = user
+    expert.save(update_fields=["user", "updated_at"])
+
+
 def experts_import(committee: Any, data: bytes, *, actor: User) -> ImportReport:
     """Create or update experts from an .xlsx, all or nothing: any error in any row saves nothing.
     Identified by expert number, so re-importing the same file changes nothing."""
@@ -667,6 +686,7 @@ def experts_import(committee: Any, data: bytes, *, actor: User) -> ImportReport:
                 expert = Expert.objects.create(committee=committee, code=v["code"], hospital=hospitals[v["hospital"]],
                                                **{f: v[f] for f in fields})
                 expert.specialties.set(wanted_specs)
+                _give_account(expert)
                 report.created += 1
                 continue
             changed = [f for f in fields if getattr(expert, f) != v[f]]
@@ -768,6 +788,7 @@ def expert_save(data: dict[str, Any], *, actor: User, expert_id: int | None = No
         if expert_id is None:
             expert = Expert.objects.create(committee=committee, hospital=hospital, **values)
             expert.specialties.set(specialties)
+            _give_account(expert)
             audit.record("experts.expert_create", actor=actor, obj=expert, committee=committee,
                          after=_expert_snapshot(expert))
             return expert

@@ -127,6 +127,20 @@ def test_import_then_export_round_trips_and_reimport_changes_nothing():
     assert rows[1][:4] == ("E001", "张医生", "LCH01", "neuro、ortho")
 
 
+def test_imported_experts_get_an_expert_account_that_cannot_sign_in_yet():
+    clerk = UserFactory(roles=["clerk"])
+    HospitalFactory(committee=clerk.committee, code="LCH01")
+    SpecialtyFactory(code="ortho")
+    data = xlsx([HEADER, ["E009", "王医生", "LCH01", "ortho", "主任医师", "是", "2025-01-01", "2027-12-31", "在聘", ""]])
+    services.experts_import(clerk.committee, data, actor=clerk)
+    expert = Expert.objects.get(code="E009")
+    assert expert.user.username == f"expert-{clerk.committee.code}-E009"
+    assert expert.user.has_perm("cases.record_examination")
+    assert not expert.user.has_usable_password()
+    services.experts_import(clerk.committee, data, actor=clerk)
+    assert Expert.objects.get(code="E009").user_id == expert.user_id
+
+
 def test_an_import_with_errors_saves_nothing_and_reports_each_row():
     clerk = UserFactory(roles=["clerk"])
     HospitalFactory(committee=clerk.committee, code="LCH01")
