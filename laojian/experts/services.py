@@ -30,13 +30,17 @@ from laojian.experts import draw as algo
 from laojian.experts import notifications, selectors
 from laojian.experts.models import (
     Category,
+    ConflictDeclaration,
     Draw,
     Expert,
     Hospital,
     ManualExclusion,
     Panel,
     PanelMember,
+    Specialty,
+    TrainingRecord,
     TreatingHospital,
+    UnavailablePeriod,
 )
 
 if TYPE_CHECKING:
@@ -647,7 +651,6 @@ def experts_import(committee: Any, data: bytes, *, actor: User) -> ImportReport:
     """Create or update experts from an .xlsx, all or nothing: any error in any row saves nothing.
     Identified by expert number, so re-importing the same file changes nothing."""
     from laojian.experts import excel
-    from laojian.experts.models import Specialty
 
     _require(actor, "experts.manage_pool")
     report = ImportReport()
@@ -752,8 +755,6 @@ def expert_save(data: dict[str, Any], *, actor: User, expert_id: int | None = No
 
     The term must not end before it starts, at least one specialty, a hospital of the committee, an
     expert number not used by another expert of the committee. Nothing is saved on any error."""
-    from laojian.experts.models import Specialty
-
     committee = _pool_actor(actor)
     errors: dict[str, list[str]] = {}
     name = (data.get("name") or "").strip()
@@ -808,8 +809,6 @@ def expert_save(data: dict[str, Any], *, actor: User, expert_id: int | None = No
 
 
 def training_add(expert_id: int, *, date: dt.date, topic: str, hours: Any, actor: User) -> Any:
-    from laojian.experts.models import TrainingRecord
-
     committee = _pool_actor(actor)
     topic = (topic or "").strip()
     if not topic:
@@ -823,8 +822,6 @@ def training_add(expert_id: int, *, date: dt.date, topic: str, hours: Any, actor
 
 
 def training_remove(training_id: int, *, actor: User) -> None:
-    from laojian.experts.models import TrainingRecord
-
     committee = _pool_actor(actor)
     with transaction.atomic():
         row = TrainingRecord.objects.select_related("expert").filter(
@@ -838,8 +835,6 @@ def training_remove(training_id: int, *, actor: User) -> None:
 
 
 def unavailable_add(expert_id: int, *, start: dt.date, end: dt.date, reason: str = "", actor: User) -> Any:
-    from laojian.experts.models import UnavailablePeriod
-
     committee = _pool_actor(actor)
     if end < start:
         raise ValidationFailed(_("The period cannot end before it starts."), extra={"fields": {"end": []}})
@@ -853,8 +848,6 @@ def unavailable_add(expert_id: int, *, start: dt.date, end: dt.date, reason: str
 
 
 def unavailable_remove(period_id: int, *, actor: User) -> None:
-    from laojian.experts.models import UnavailablePeriod
-
     committee = _pool_actor(actor)
     with transaction.atomic():
         row = UnavailablePeriod.objects.select_related("expert").filter(
@@ -875,8 +868,6 @@ def conflict_add(expert_id: int, *, reason: str, worker_id_number: str = "", emp
 
     from laojian.cases.models import Employer, Worker
     from laojian.core.validators import normalize_credit_code, normalize_resident_id
-    from laojian.experts.models import ConflictDeclaration
-
     committee = _pool_actor(actor)
     reason = (reason or "").strip()
     errors: dict[str, list[str]] = {}
@@ -913,8 +904,6 @@ def conflict_add(expert_id: int, *, reason: str, worker_id_number: str = "", emp
 
 
 def conflict_remove(conflict_id: int, *, actor: User) -> None:
-    from laojian.experts.models import ConflictDeclaration
-
     committee = _pool_actor(actor)
     with transaction.atomic():
         row = ConflictDeclaration.objects.select_related("expert").filter(
