@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from laojian.core.admin import ReadOnlyAdminMixin
 from laojian.experts.models import (
     CategorySpecialty,
     ConflictDeclaration,
@@ -60,16 +61,7 @@ class DrawRulesAdmin(admin.ModelAdmin):
 
 
 @admin.register(Draw)
-class DrawAdmin(admin.ModelAdmin):
+class DrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: draws are written by the draw service only."""
 
     list_display = ["id", "panel", "kind", "algorithm", "drawn_at", "drawn_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

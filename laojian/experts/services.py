@@ -808,6 +808,29 @@ def expert_save(data: dict[str, Any], *, actor: User, expert_id: int | None = No
     return expert
 
 
+def _training_snapshot(row: TrainingRecord) -> dict[str, Any]:
+    return {"training_id": row.pk, "date": row.date.isoformat(), "topic": row.topic, "hours": str(row.hours)}
+
+
+def _period_snapshot(row: UnavailablePeriod) -> dict[str, Any]:
+    return {"period_id": row.pk, "start": row.start.isoformat(), "end": row.end.isoformat(), "reason": row.reason}
+
+
+def _conflict_snapshot(row: ConflictDeclaration) -> dict[str, Any]:
+    return {"conflict_id": row.pk, "worker_id": row.worker_id, "employer_id": row.employer_id, "reason": row.reason}
+
+
+def _pool_row_remove(model: Any, row_id: int, *, action: str, snapshot: Any, actor: User) -> None:
+    """Remove one of an expert's records (training, leave, conflict) of the actor's committee; audited."""
+    committee = _pool_actor(actor)
+    with transaction.atomic():
+        row = model.objects.select_related("expert").filter(pk=row_id, expert__committee=committee).first()
+        if row is None:
+            raise NotFoundError()
+        audit.record(action, actor=actor, obj=row.expert, committee=committee, before=snapshot(row))
+        row.delete()
+
+
 def training_add(expert_id: int, *, date: dt.date, topic: str, hours: Any, actor: User) -> Any:
     committee = _pool_actor(actor)
     topic = (topic or "").strip()
@@ -817,21 +840,13 @@ def training_add(expert_id: int, *, date: dt.date, topic: str, hours: Any, actor
         expert = _pool_expert(actor, expert_id)
         row = TrainingRecord.objects.create(expert=expert, date=date, topic=topic, hours=hours or 0)
         audit.record("experts.training_add", actor=actor, obj=expert, committee=committee,
-                     after={"training_id": row.pk, "date": date.isoformat(), "topic": topic, "hours": str(row.hours)})
+                     after=_training_snapshot(row))
     return row
 
 
 def training_remove(training_id: int, *, actor: User) -> None:
-    committee = _pool_actor(actor)
-    with transaction.atomic():
-        row = TrainingRecord.objects.select_related("expert").filter(
-            pk=training_id, expert__committee=committee).first()
-        if row is None:
-            raise NotFoundError()
-        audit.record("experts.training_remove", actor=actor, obj=row.expert, committee=committee,
-                     before={"training_id": row.pk, "date": row.date.isoformat(), "topic": row.topic,
-                             "hours": str(row.hours)})
-        row.delete()
+    _pool_row_remove(TrainingRecord, training_id, action="experts.training_remove", snapshot=_training_snapshot,
+                     actor=actor)
 
 
 def unavailable_add(expert_id: int, *, start: dt.date, end: dt.date, reason: str = "", actor: User) -> Any:
@@ -842,22 +857,13 @@ def unavailable_add(expert_id: int, *, start: dt.date, end: dt.date, reason: str
         expert = _pool_expert(actor, expert_id)
         row = UnavailablePeriod.objects.create(expert=expert, start=start, end=end, reason=(reason or "").strip())
         audit.record("experts.unavailable_add", actor=actor, obj=expert, committee=committee,
-                     after={"period_id": row.pk, "start": start.isoformat(), "end": end.isoformat(),
-                            "reason": row.reason})
+                     after=_period_snapshot(row))
     return row
 
 
 def unavailable_remove(period_id: int, *, actor: User) -> None:
-    committee = _pool_actor(actor)
-    with transaction.atomic():
-        row = UnavailablePeriod.objects.select_related("expert").filter(
-            pk=period_id, expert__committee=committee).first()
-        if row is None:
-            raise NotFoundError()
-        audit.record("experts.unavailable_remove", actor=actor, obj=row.expert, committee=committee,
-                     before={"period_id": row.pk, "start": row.start.isoformat(), "end": row.end.isoformat(),
-                             "reason": row.reason})
-        row.delete()
+    _pool_row_remove(UnavailablePeriod, period_id, action="experts.unavailable_remove", snapshot=_period_snapshot,
+                     actor=actor)
 
 
 def conflict_add(expert_id: int, *, reason: str, worker_id_number: str = "", employer_credit_code: str = "",
@@ -898,22 +904,13 @@ def conflict_add(expert_id: int, *, reason: str, worker_id_number: str = "", emp
         expert = _pool_expert(actor, expert_id)
         row = ConflictDeclaration.objects.create(expert=expert, worker=worker, employer=employer, reason=reason)
         audit.record("experts.conflict_add", actor=actor, obj=expert, committee=committee,
-                     after={"conflict_id": row.pk, "worker_id": row.worker_id, "employer_id": row.employer_id,
-                            "reason": reason})
+                     after=_conflict_snapshot(row))
     return row
 
 
 def conflict_remove(conflict_id: int, *, actor: User) -> None:
-    committee = _pool_actor(actor)
-    with transaction.atomic():
-        row = ConflictDeclaration.objects.select_related("expert").filter(
-            pk=conflict_id, expert__committee=committee).first()
-        if row is None:
-            raise NotFoundError()
-        audit.record("experts.conflict_remove", actor=actor, obj=row.expert, committee=committee,
-                     before={"conflict_id": row.pk, "worker_id": row.worker_id, "employer_id": row.employer_id,
-                             "reason": row.reason})
-        row.delete()
+    _pool_row_remove(ConflictDeclaration, conflict_id, action="experts.conflict_remove", snapshot=_conflict_snapshot,
+                     actor=actor)
 
 
 def hospital_save(data: dict[str, Any], *, actor: User, hospital_id: int | None = None) -> Hospital:
