@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "laojian.core",
     "laojian.cases",
     "laojian.experts",
+    "laojian.grading",
     "laojian.notify",
     "laojian.portal",
     "laojian.demo",

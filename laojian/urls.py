@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("laojian.core.urls")),
     path("cases/", include("laojian.cases.urls")),
     path("experts/", include("laojian.experts.urls")),
+    path("grading/", include("laojian.grading.urls")),
     path("notify/", include("laojian.notify.urls")),
     path("portal/", include("laojian.portal.urls")),
 ]

@@ -232,19 +232,20 @@ class Case(TimeStampedModel):
 
 
 class CaseNumberSequence(models.Model):
-    """The last case number issued per committee and year; incremented atomically."""
+    """The last number issued per committee, kind (case, conclusion, …) and year; incremented atomically."""
 
     committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, default="case")
     year = models.PositiveSmallIntegerField()
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = _("case number sequence")
-        verbose_name_plural = _("case number sequences")
-        constraints = [models.UniqueConstraint(fields=["committee", "year"], name="case_sequence_unique")]
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+        constraints = [models.UniqueConstraint(fields=["committee", "kind", "year"], name="number_sequence_unique")]
 
     def __str__(self) -> str:
-        return f"{self.committee_id}/{self.year}: {self.last}"
+        return f"{self.committee_id}/{self.kind}/{self.year}: {self.last}"
 
 
 class CaseAssignment(TimeStampedModel):

@@ -112,7 +112,7 @@ def case_assignments(case: Case) -> QuerySet[CaseAssignment]:
 
 def available_transitions(user: User, case: Case) -> list[Transition]:
     """The steps this user could try from the case's current state (guards are checked on firing)."""
-    return [t for t in transitions_from(case.status) if user.has_perm(t.permission)]
+    return [t for t in transitions_from(case.status) if user.has_perm(t.permission) and not t.elsewhere]
 
 
 # MATERIALS ----------------------------------------------------------------------------------------

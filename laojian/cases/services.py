@@ -156,9 +156,9 @@ def determination_create(data: DeterminationInput, *, worker: Worker, employer: 
 
 # CASE NUMBERS -------------------------------------------------------------------------------------
 
-def _next_seq(committee: Committee, year: int) -> int:
-    """Issue the next sequence number; the UPDATE locks the counter row until commit."""
-    counter, _created = CaseNumberSequence.objects.get_or_create(committee=committee, year=year)
+def next_seq(committee: Committee, year: int, kind: str = "case") -> int:
+    """Issue the next number of a kind (case, conclusion, …); the UPDATE locks the counter row until commit."""
+    counter, _created = CaseNumberSequence.objects.get_or_create(committee=committee, kind=kind, year=year)
     CaseNumberSequence.objects.filter(pk=counter.pk).update(last=F("last") + 1)
     counter.refresh_from_db(fields=["last"])
     return counter.last
@@ -168,7 +168,7 @@ def _assign_number(case: Case, today: dt.date) -> None:
     if case.number:
         return
     case.year = today.year
-    case.seq = _next_seq(case.committee, today.year)
+    case.seq = next_seq(case.committee, today.year)
     case.number = case.committee.format_case_number(case.year, case.seq)
 
 
@@ -349,7 +349,7 @@ def system_actor(committee: Committee) -> User:
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        user.groups.add(Group.objects.get(name="clerk"))
+    user.groups.add(*Group.objects.filter(name__in=("clerk", "system")))  # idempotent
     return user
 
 
@@ -392,6 +392,6 @@ def timeline_add(case_id: int, action: str, *, actor: User | None, at: dt.dateti
 
 __all__ = [
     "DeterminationInput", "EmployerInput", "TransitionRefused", "WorkerInput", "assignment_add", "assignment_end",
-    "timeline_add",
+    "next_seq", "timeline_add",
     "case_register", "determination_create", "employer_upsert", "transition", "worker_upsert",
 ]

@@ -57,6 +57,10 @@ OTHER_ACTIONS: dict[str, Any] = {
     "draw_panel": gettext_lazy("Expert panel drawn"),
     "panel_decline": gettext_lazy("A panel expert declined"),
     "panel_replace": gettext_lazy("Replacement expert drawn"),
+    "opinion_signed": gettext_lazy("Expert opinion signed"),
+    "opinions_diverge": gettext_lazy("The signed opinions diverge"),
+    "conclusion_drafted": gettext_lazy("Conclusion drafted from the signed opinions"),
+    "extension_requested": gettext_lazy("Extension requested"),
 }
 
 SORT_COLUMNS = ("due", "number", "received")

@@ -57,6 +57,7 @@ class Transition:
     note_required: bool = False
     note_label: Any = field(default=None)
     style: str = "primary"  # how the UI draws its button: primary, secondary, danger
+    elsewhere: bool = False  # taken on another app's page (e.g. conclude: grading), not by the generic button
 
     def leaves(self, status: str) -> bool:
         return status in self.sources
@@ -218,7 +219,7 @@ _TRANSITIONS: tuple[Transition, ...] = (
                "cases.mark_difficult", note_required=True, note_label=_("Why the case is difficult"),
                style="secondary"),
     Transition("conclude", _("Approve conclusion"), frozenset({S.EXAMINED, S.DIFFICULT}), S.CONCLUDED,
-               "cases.conclude_case", guards=(leader_not_on_panel,), effects=(set_concluded,)),
+               "cases.conclude_case", guards=(leader_not_on_panel,), effects=(set_concluded,), elsewhere=True),
     Transition("approve_extension", _("Approve 30-day extension"), OPEN_BEFORE_CONCLUSION, None,
                "cases.approve_extension", guards=(extension_not_yet_granted,), effects=(grant_extension,),
                note_required=True, note_label=_("Reason for the extension"), style="secondary"),

@@ -45,6 +45,10 @@ class Committee(TimeStampedModel):
         _("case number format"), max_length=60, default="{prefix}〔{year}〕{seq:04d}号",
         help_text=_("Placeholders: {prefix}, {year}, {seq}."),
     )
+    conclusion_number_format = models.CharField(
+        _("conclusion number format"), max_length=60, default="{prefix}结〔{year}〕{seq:04d}号",
+        help_text=_("Placeholders: {prefix}, {year}, {seq}."),
+    )
     completeness_workdays = models.PositiveSmallIntegerField(
         _("completeness check (working days)"), default=5
     )
@@ -83,6 +87,9 @@ class Committee(TimeStampedModel):
 
     def format_case_number(self, year: int, seq: int) -> str:
         return self.case_number_format.format(prefix=self.case_number_prefix, year=year, seq=seq)
+
+    def format_conclusion_number(self, year: int, seq: int) -> str:
+        return self.conclusion_number_format.format(prefix=self.case_number_prefix, year=year, seq=seq)
 
 
 class User(AbstractUser):

@@ -18,11 +18,13 @@ class Role:
     label: str
     permissions: tuple[str, ...]
     staff: bool = True  # committee staff see their committee's cases; others only what they are assigned
+    sign_in: bool = True  # False: held only by the committee's own account for automatic steps
 
 
 CASE = "cases."
 # The expert pool and the panel draw (laojian/experts).
 EXPERTS_DRAW = ("experts.draw_panel", "experts.view_draw", "experts.view_fairness")
+GRADING_READ = ("grading.view_panel_opinions",)
 EXPERTS_POOL = (
     "experts.manage_pool",
     *(f"experts.{verb}_{model}" for model in ("hospital", "expert", "trainingrecord", "unavailableperiod",
@@ -35,6 +37,9 @@ ROLES: dict[str, Role] = {
     role.code: role
     for role in (
         Role("applicant", _("Applicant"), (CASE + "submit_case", CASE + "withdraw_case"), staff=False),
+        # The committee's own account for steps the rules take by themselves (see cases.services.system_actor).
+        Role("system", _("Automatic rules"), (CASE + "view_committee_cases", CASE + "mark_difficult",
+                                               CASE + "reject_case"), sign_in=False),
         Role(
             "clerk",
             _("Clerk"),
@@ -47,14 +52,18 @@ ROLES: dict[str, Role] = {
                 )
             )
             + EXPERTS_DRAW
-            + EXPERTS_POOL,
+            + EXPERTS_POOL
+            + GRADING_READ
+            + ("grading.request_extension",),
         ),
         Role(
             "reviewer",
             _("Reviewer"),
-            tuple(CASE + p for p in ("view_committee_cases", "view_medical", "review_case", "mark_difficult")),
+            tuple(CASE + p for p in ("view_committee_cases", "view_medical", "review_case", "mark_difficult"))
+            + GRADING_READ,
         ),
-        Role("expert", _("Expert"), (CASE + "view_medical", CASE + "record_examination"), staff=False),
+        Role("expert", _("Expert"), (CASE + "view_medical", CASE + "record_examination", "grading.write_opinion",
+                                     "grading.request_extension"), staff=False),
         Role(
             "leader",
             _("Committee leader"),
@@ -65,12 +74,14 @@ ROLES: dict[str, Role] = {
                     "approve_extension", "terminate_case",
                 )
             )
-            + EXPERTS_DRAW,
+            + EXPERTS_DRAW
+            + GRADING_READ
+            + ("grading.request_extension",),
         ),
         Role("archivist", _("Archivist"), (CASE + "view_committee_cases", CASE + "archive_case")),
         Role("liaison", _("Cross-check liaison"), (CASE + "view_committee_cases",)),
         Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases",
-                                        "experts.view_draw", "experts.view_fairness")),
+                                        "experts.view_draw", "experts.view_fairness", *GRADING_READ)),
         Role(
             "admin",
             _("System administrator"),
@@ -83,14 +94,17 @@ ROLES: dict[str, Role] = {
              "experts.change_categoryspecialty", "experts.delete_categoryspecialty", "experts.view_drawrules",
              "experts.add_drawrules", "experts.change_drawrules", "experts.view_fairness",
              *(f"cases.{verb}_materialtype" for verb in ("view", "add", "change")),
-             CASE + "view_committee_cases", "notify.view_notification", "notify.change_notification"),
+             CASE + "view_committee_cases", "notify.view_notification", "notify.change_notification",
+             "grading.view_edition", "grading.view_clause", "grading.view_gradeprinciple",
+             *(f"grading.{verb}_{model}" for model in ("gradingrules", "leaveperiod")
+               for verb in ("view", "add", "change")), "grading.delete_leaveperiod"),
         ),
     )
 }
 
 
 def role_choices() -> list[tuple[str, str]]:
-    return [(r.code, r.label) for r in ROLES.values()]
+    return [(r.code, r.label) for r in ROLES.values() if r.sign_in]
 
 
 def user_role_codes(user) -> set[str]:

@@ -43,6 +43,8 @@ from laojian.core.models import Committee, User
 from laojian.core.validators import USCC_ALPHABET, build_credit_code, build_resident_id
 from laojian.demo import data
 from laojian.experts.models import Expert, Hospital, Specialty, TrainingRecord
+from laojian.grading import rules as grading_rules
+from laojian.grading import services as grading_services
 
 DEFAULT_SEED = 371500
 CASE_COUNT = 300
@@ -179,6 +181,8 @@ class Showcase:
 
 
 S = Status
+PERIOD_CASE_TYPES = frozenset({CaseType.LEAVE_CONFIRMATION, CaseType.LEAVE_EXTENSION, CaseType.REHAB_CONFIRMATION,
+                               CaseType.REHAB_EXTENSION})
 # One of each status (several for the interesting ones), aged so the worklist shows every colour.
 SHOWCASE: tuple[Showcase, ...] = (
     Showcase(S.DRAFT, 1),
@@ -635,13 +639,24 @@ class Planner:
             conclude = max(conclude, cal.add(granted, 1))
         if conclude > limit:
             conclude = max(cal.add(day, 1), cal.on_or_before(limit))
-        add(conclude, "conclude", "leader", S.CONCLUDED)
+        add(conclude, "conclude", "leader", S.CONCLUDED, **self._paper(o, profile, len(steps)))
         delivered = cal.add(conclude, rng.randint(1, 8))
         add(delivered, "deliver", clerk, S.DELIVERED)
         # Archived once the 15-day re-appraisal window has passed.
         archived = cal.add(cal.on_or_after(delivered + dt.timedelta(days=16)), rng.randint(0, 25))
         add(archived, "archive", "archivist", S.ARCHIVED)
         return steps
+
+    @staticmethod
+    def _paper(o: Options, profile: Profile, n: int) -> dict[str, Any]:
+        """The conclusion the panel reached, chosen without the random generator so the plan stays put:
+        one or two of the injury's clauses (some cases reach no grade), or the months for a period case."""
+        if o.case_type in PERIOD_CASE_TYPES:
+            return {"clauses": [], "months": 2 + n % 5}
+        options = data.CLAUSES.get(profile.injury.diagnosis, ())
+        if not options or n % 9 == 0:
+            return {"clauses": []}
+        return {"clauses": list(options[: 1 + n % len(options)])}
 
     def _appointment(self, rng: random.Random, mode: str, day: dt.date) -> dt.date:
         if mode == Mode.SITTING:
@@ -943,6 +958,9 @@ def _replay(plans: list[CasePlan], committee: Committee) -> None:
                     assert case is not None
                     services.assignment_add(case, users[step.data["user"]], CaseAssignment.Role.EXPERT,
                                             actor=users[step.actor], at=step.at)
+                elif step.kind == "conclude":
+                    assert case is not None
+                    _conclude_from_paper(case, step, users[step.actor])
                 else:
                     assert case is not None
                     if step.kind == "submit" and not users[step.actor].has_perm("cases.register_case"):
@@ -954,6 +972,19 @@ def _replay(plans: list[CasePlan], committee: Committee) -> None:
                     f"demo case {number} ({o.case_type}, {o.mode}): step “{step.kind}” by {step.actor} "
                     f"on {step.day}: {exc.__class__.__name__} [{exc.code}] {exc}"
                 ) from exc
+
+
+def _conclude_from_paper(case: Case, step: Step, leader: User) -> None:
+    """Past conclusions enter as the paper files they were: clauses, grade (by the combination rule), months."""
+    clauses = step.data["clauses"]
+    grade = None
+    if case.case_type not in PERIOD_CASE_TYPES and clauses:
+        grade = grading_rules.combine([int(c.split(".")[1]) for c in clauses]).grade
+    basis = "依据GB/T 16180-2014 " + "、".join(clauses) if clauses else ""
+    grading_services.conclusion_from_paper(
+        case.pk, grading_services.PaperConclusion(clauses=clauses, grade=grade, months=step.data.get("months"),
+                                                  basis=basis),
+        actor=leader, today=step.day, at=step.at)
 
 
 @functools.cache

@@ -10,17 +10,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from laojian.core.categories import Category
 from laojian.core.models import Committee, TimeStampedModel
 
-
-class Category(models.IntegerChoices):
-    """The five categories (门类) of GB/T 16180-2014."""
-
-    NEURO = 1, _("neurology, neurosurgery, psychiatry")
-    ORTHO = 2, _("orthopaedics, plastic surgery, burns")
-    SENSE = 3, _("eye, ENT, stomatology")
-    SURGERY = 4, _("general and thoracic surgery, urology")
-    OCCUPATIONAL = 5, _("occupational diseases")
+__all__ = ["Category"]  # re-exported: the pool uses it with its models
 
 
 class Hospital(TimeStampedModel):
