@@ -35,22 +35,20 @@ import os
 import platform
 import random
 import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import harness
+from harness import RESULT_PREFIX
+
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-RESULT_PREFIX = "BENCH-RESULT "
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 PAGE_SIZE = 50
 DEEP_PAGE = 20
@@ -62,75 +60,11 @@ SMALL_TIMELINE = 2
 
 # PARENT -----------------------------------------------------------------------------------------------
 
-def _pg_url(dbname: str) -> str:
-    base, _sep, _old = PG_ADMIN_URL.rpartition("/")
-    return f"{base}/{dbname}"
-
-
-def _pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def run_child(database: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Create the throwaway database, run the measuring child in it, drop the database."""
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "laojian.settings",
-        # Production-like: no debug cursor, no template debug. The dev profile keeps "testserver"
-        # in ALLOWED_HOSTS as long as LAOJIAN_PRODUCTION is off.
-        "LAOJIAN_DEBUG": "1" if args.debug else "0",
-        "LAOJIAN_LOG_LEVEL": "ERROR",
-        "PYTHONHASHSEED": "0",
-    })
-    cleanup: Callable[[], None]
-    if database == "sqlite":
-        data_dir = tempfile.mkdtemp(prefix="laojian_bench_")
-        env["LAOJIAN_DATA_DIR"] = data_dir
-        os.mkdir(os.path.join(data_dir, "static"))  # WhiteNoise warns about a missing STATIC_ROOT
-
-        def cleanup() -> None:
-            if args.keep:
-                print(f"  kept SQLite data dir {data_dir}", file=sys.stderr)
-            else:
-                shutil.rmtree(data_dir, ignore_errors=True)
-    else:
-        dbname = f"laojian_bench_{os.getpid()}"
-        _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        _pg_admin(f'CREATE DATABASE "{dbname}"')
-        env["DATABASE_URL"] = _pg_url(dbname)
-        env["LAOJIAN_DATA_DIR"] = tempfile.mkdtemp(prefix="laojian_bench_media_")
-        os.mkdir(os.path.join(env["LAOJIAN_DATA_DIR"], "static"))
-
-        def cleanup() -> None:
-            shutil.rmtree(env["LAOJIAN_DATA_DIR"], ignore_errors=True)
-            if args.keep:
-                print(f"  kept PostgreSQL database {dbname}", file=sys.stderr)
-            else:
-                _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", database,
-           "--cases", str(args.cases), "--repeat", str(args.repeat)]
+    child_args = ["--cases", str(args.cases), "--repeat", str(args.repeat)]
     if args.sqlite_analyze:
-        cmd.append("--sqlite-analyze")
-    started = time.monotonic()
-    try:
-        proc = subprocess.run(cmd, env=env, cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True, check=False)
-    finally:
-        cleanup()
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith(RESULT_PREFIX):
-            result = json.loads(line[len(RESULT_PREFIX):])
-        else:
-            print(line)
-    if proc.returncode != 0 or result is None:
-        raise SystemExit(f"{database}: the benchmark child failed (exit code {proc.returncode})")
-    result["wall_seconds"] = round(time.monotonic() - started, 1)
-    return result
+        child_args.append("--sqlite-analyze")
+    return harness.run_child(__file__, database, child_args, keep=args.keep, debug=args.debug)
 
 
 def _fmt_ms(value: float | None) -> str:
