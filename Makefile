@@ -20,6 +20,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 install: $(STAMP) $(NODE_STAMP)
+	@bash tools/ensure-packages
 
 ## make run: install, migrate, load the demo city, serve on http://127.0.0.1:8000 with the worker
 run: install

@@ -3,7 +3,10 @@ clause found through the editor's search, signs it with the password and reads i
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from laojian.cases.models import Status
 from laojian.core.tests.factories import CommitteeFactory, UserFactory
@@ -53,9 +56,15 @@ def test_expert_writes_and_signs_an_opinion(live_server, page, artifacts):
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.fill("#id_password", PASSWORD)
-    with page.expect_navigation(url=f"{live_server.url}/grading/opinions/{opinion.pk}/",
-                                wait_until="domcontentloaded"):
-        page.click("button[name=sign]")
+    page.wait_for_load_state("networkidle")  # the clause pick and the preview have settled
+    page.click("button[name=sign]")
+    try:  # signing checks the password (a deliberately slow hash): allow for a loaded machine
+        page.wait_for_url(re.compile(rf"/grading/opinions/{opinion.pk}/$"), wait_until="domcontentloaded",
+                          timeout=45_000)
+    except PlaywrightTimeout:
+        page.screenshot(path=artifacts / "opinion-sign-failed.png", full_page=True)
+        errors = page.locator(".messages, .errorlist, .alert").all_inner_texts()
+        pytest.fail(f"signing did not reach the opinion page: {page.url} {errors}")
 
     opinion.refresh_from_db()
     assert opinion.state == Opinion.State.SIGNED

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "laojian.cases",
     "laojian.experts",
     "laojian.grading",
+    "laojian.documents",
     "laojian.notify",
     "laojian.portal",
     "laojian.demo",
@@ -210,6 +211,24 @@ LAOJIAN_UPLOAD_MAX_BYTES = env_int("LAOJIAN_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 # Files in one upload request (Django's own ceiling, DATA_UPLOAD_MAX_NUMBER_FILES, stays at 100).
 LAOJIAN_UPLOAD_MAX_FILES = env_int("LAOJIAN_UPLOAD_MAX_FILES", 10)
 
+# OFFICIAL DOCUMENTS (laojian/documents) -----------------------------------------------------------
+# The CJK font embedded in every PDF (Debian's fonts-noto-cjk; tools/ensure-packages installs it) and
+# the face in that collection: 2 is Noto Serif CJK SC (Simplified Chinese).
+LAOJIAN_DOCUMENT_FONT = os.environ.get(
+    "LAOJIAN_DOCUMENT_FONT", "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+)
+LAOJIAN_DOCUMENT_FONT_INDEX = env_int("LAOJIAN_DOCUMENT_FONT_INDEX", 2)
+# "pades" signs every PDF with the committee's key (PAdES, pyHanko); "none" leaves it unsigned.
+LAOJIAN_DOCUMENT_SIGNER = os.environ.get("LAOJIAN_DOCUMENT_SIGNER", "pades")
+if LAOJIAN_DOCUMENT_SIGNER not in ("pades", "none"):
+    _fail(f"LAOJIAN_DOCUMENT_SIGNER must be pades or none, not {LAOJIAN_DOCUMENT_SIGNER!r}")
+# One PKCS#12 file per committee, <committee code>.p12, created on first use (a self-signed
+# certificate) unless the deployment put one issued by its CA there.
+LAOJIAN_SIGNING_KEY_DIR = Path(os.environ.get("LAOJIAN_SIGNING_KEY_DIR") or DATA_DIR / "keys")
+# Encrypts those files. Empty: they are stored unencrypted, readable by the owner only (mode 0600);
+# production should set it (and keep it out of the data directory's backups).
+LAOJIAN_SIGNING_KEY_PASSWORD = os.environ.get("LAOJIAN_SIGNING_KEY_PASSWORD", "")
+
 # SECURITY ------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -256,6 +275,11 @@ TASKS = {
         or _fail(f"LAOJIAN_TASKS_BACKEND must be database or immediate, not {LAOJIAN_TASKS_BACKEND!r}"),
     }
 }
+
+# PUBLIC ADDRESS ---------------------------------------------------------------------------------------
+# The address the public reaches this site at: printed in the QR code of every verifiable document
+# (/v/<code>/) and in messages. Set it to the committee's public https address in production.
+LAOJIAN_PUBLIC_URL = os.environ.get("LAOJIAN_PUBLIC_URL", "http://127.0.0.1:8000")
 
 # NOTIFICATIONS (laojian/notify) ----------------------------------------------------------------------
 # Every SMS and e-mail is a row in the outbox (/notify/outbox/), delivered by a background task.

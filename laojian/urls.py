@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/", include("laojian.cases.urls")),
     path("experts/", include("laojian.experts.urls")),
     path("grading/", include("laojian.grading.urls")),
+    path("", include("laojian.documents.urls")),
     path("notify/", include("laojian.notify.urls")),
     path("portal/", include("laojian.portal.urls")),
 ]

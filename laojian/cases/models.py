@@ -235,7 +235,7 @@ class CaseNumberSequence(models.Model):
     """The last number issued per committee, kind (case, conclusion, …) and year; incremented atomically."""
 
     committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=20, default="case")
+    kind = models.CharField(max_length=40, default="case")
     year = models.PositiveSmallIntegerField()
     last = models.PositiveIntegerField(default=0)
 

@@ -317,7 +317,7 @@ def transition(
                      before=changed_before, after={**changed_after, "note": note} if note else changed_after,
                      ip_address=ip_address)
         event = TransitionEvent(case_id=case.pk, name=step.name, from_status=old_status, to_status=case.status,
-                                actor_id=actor.pk, note=note)
+                                actor_id=actor.pk, note=note, backdated=at is not None)
         for listener in listeners():
             transaction.on_commit(partial(listener, event))
     return case

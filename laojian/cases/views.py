@@ -61,6 +61,7 @@ OTHER_ACTIONS: dict[str, Any] = {
     "opinions_diverge": gettext_lazy("The signed opinions diverge"),
     "conclusion_drafted": gettext_lazy("Conclusion drafted from the signed opinions"),
     "extension_requested": gettext_lazy("Extension requested"),
+    "document_issued": gettext_lazy("Document issued"),
 }
 
 SORT_COLUMNS = ("due", "number", "received")

@@ -249,6 +249,7 @@ class TransitionEvent:
     to_status: str
     actor_id: int | None
     note: str
+    backdated: bool = False  # replayed by a batch loader with an earlier date (the demo, paper files)
 
 
 Listener = Callable[[TransitionEvent], None]

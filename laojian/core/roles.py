@@ -25,6 +25,7 @@ CASE = "cases."
 # The expert pool and the panel draw (laojian/experts).
 EXPERTS_DRAW = ("experts.draw_panel", "experts.view_draw", "experts.view_fairness")
 GRADING_READ = ("grading.view_panel_opinions",)
+DOCUMENTS = ("documents.issue_document", "documents.reprint_document")
 EXPERTS_POOL = (
     "experts.manage_pool",
     *(f"experts.{verb}_{model}" for model in ("hospital", "expert", "trainingrecord", "unavailableperiod",
@@ -54,7 +55,8 @@ ROLES: dict[str, Role] = {
             + EXPERTS_DRAW
             + EXPERTS_POOL
             + GRADING_READ
-            + ("grading.request_extension",),
+            + ("grading.request_extension",)
+            + DOCUMENTS,
         ),
         Role(
             "reviewer",
@@ -76,9 +78,11 @@ ROLES: dict[str, Role] = {
             )
             + EXPERTS_DRAW
             + GRADING_READ
-            + ("grading.request_extension",),
+            + ("grading.request_extension", "documents.manage_templates")
+            + DOCUMENTS,
         ),
-        Role("archivist", _("Archivist"), (CASE + "view_committee_cases", CASE + "archive_case")),
+        Role("archivist", _("Archivist"), (CASE + "view_committee_cases", CASE + "archive_case",
+                                            "documents.reprint_document")),
         Role("liaison", _("Cross-check liaison"), (CASE + "view_committee_cases",)),
         Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases",
                                         "experts.view_draw", "experts.view_fairness", *GRADING_READ)),
@@ -97,7 +101,7 @@ ROLES: dict[str, Role] = {
              CASE + "view_committee_cases", "notify.view_notification", "notify.change_notification",
              "grading.view_edition", "grading.view_clause", "grading.view_gradeprinciple",
              *(f"grading.{verb}_{model}" for model in ("gradingrules", "leaveperiod")
-               for verb in ("view", "add", "change")), "grading.delete_leaveperiod"),
+               for verb in ("view", "add", "change")), "grading.delete_leaveperiod", "documents.manage_templates"),
         ),
     )
 }

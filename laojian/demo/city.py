@@ -42,6 +42,9 @@ from laojian.core.errors import ApplicationError
 from laojian.core.models import Committee, User
 from laojian.core.validators import USCC_ALPHABET, build_credit_code, build_resident_id
 from laojian.demo import data
+from laojian.documents import services as document_services
+from laojian.documents.models import Document
+from laojian.documents.models import Kind as DocumentKind
 from laojian.experts.models import Expert, Hospital, Specialty, TrainingRecord
 from laojian.grading import rules as grading_rules
 from laojian.grading import services as grading_services
@@ -76,6 +79,7 @@ class DemoReport:
     by_type: dict[str, int] = field(default_factory=dict)
     overdue: int = 0
     at_risk: int = 0
+    verify_codes: list[str] = field(default_factory=list)
 
 
 # PLAN DATA STRUCTURES -----------------------------------------------------------------------------
@@ -974,6 +978,22 @@ def _replay(plans: list[CasePlan], committee: Committee) -> None:
                 ) from exc
 
 
+RECENT_LETTERS = 3
+
+
+def _issue_recent_letters(committee: Committee) -> None:
+    """The history is replayed without documents (backdated steps issue none); the latest few
+    conclusions get their signed letter, so the documents page and /v/<code>/ have something to show."""
+    leader = User.objects.get(username="leader")
+    recent = (Case.objects.filter(committee=committee, status__in=[S.CONCLUDED, S.DELIVERED])
+              .exclude(concluded_on=None).order_by("-concluded_on", "-id")[:RECENT_LETTERS])
+    for case in recent:
+        kind = DocumentKind.PERIOD if case.case_type in PERIOD_CASE_TYPES else DocumentKind.CONCLUSION
+        last = case.timeline.order_by("-at", "-id").first()
+        document_services.document_issue(case.pk, kind, actor=leader, today=case.concluded_on,
+                                         at=last.at + dt.timedelta(minutes=1) if last else None)
+
+
 def _conclude_from_paper(case: Case, step: Step, leader: User) -> None:
     """Past conclusions enter as the paper files they were: clauses, grade (by the combination rule), months."""
     clauses = step.data["clauses"]
@@ -1023,12 +1043,15 @@ def build(*, today: dt.date | None = None, seed: int = DEFAULT_SEED, count: int 
             plans = planner.plan_cases(count)
             _replay(plans, committee)
             added = len(plans)
+            _issue_recent_letters(committee)
         if created or added:
             audit.record("demo.build", committee=committee, obj=committee, after={
                 "today": today.isoformat(), "seed": seed, "users_created": created, "cases_added": added,
             })
     report = DemoReport(committee=committee, created_users=created, cases_added=added,
-                        cases_existing=existing, seconds=time.monotonic() - started)
+                        cases_existing=existing, seconds=time.monotonic() - started,
+                        verify_codes=list(Document.objects.filter(committee=committee).order_by("id")
+                                          .values_list("verify_code", flat=True)[:RECENT_LETTERS]))
     _count(report, today)
     return report
 

@@ -88,6 +88,8 @@ class Command(BaseCommand):
             out.write("  " + "  ".join(_pad(cell, width) for cell, width in zip(row, widths, strict=True)))
         out.write("")
         out.write(_("Open %(url)s and sign in with one of these accounts.") % {"url": URL})
+        for code in report.verify_codes:
+            out.write(_("Verify a conclusion letter: %(url)s") % {"url": f"{URL.rstrip('/')}/v/{code}/"})
 
 
 def _last_scheduled_day(stderr) -> dt.date:

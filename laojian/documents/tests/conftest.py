@@ -1,0 +1,20 @@
+"""Shared set-up for document tests: private storage and signing keys in the test's tmp folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def document_files(settings, tmp_path) -> Path:
+    """Documents and keys under tmp_path; no signing unless a test asks for it (speed)."""
+    location = tmp_path / "materials"
+    settings.STORAGES = {**settings.STORAGES, "materials": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                                           "OPTIONS": {"location": str(location)}}}
+    settings.LAOJIAN_SIGNING_KEY_DIR = tmp_path / "keys"
+    settings.LAOJIAN_DOCUMENT_SIGNER = "none"
+    return location
