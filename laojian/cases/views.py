@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -31,6 +31,7 @@ from laojian.cases.models import Case, CaseAssignment, CaseType, MaterialStatus,
 from laojian.cases.workflow import TRANSITIONS
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, NotFoundError, ValidationFailed
+from laojian.core.http import HttpResponseSeeOther
 from laojian.core.models import Committee
 
 PAGE_SIZE = 50
@@ -73,12 +74,6 @@ SORT_CHOICES: tuple[tuple[str, Any], ...] = (
     ("received", gettext_lazy("Received, oldest first")),
     ("-received", gettext_lazy("Received, newest first")),
 )
-
-
-class HttpResponseSeeOther(HttpResponseRedirect):
-    """POST/redirect/GET: the browser fetches the target with GET."""
-
-    status_code = 303
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -28,6 +28,7 @@ from laojian.cases import clocks
 from laojian.cases.models import Case
 from laojian.cases.selectors import case_get_for
 from laojian.core.errors import ApplicationError, NotFoundError
+from laojian.core.http import HttpResponseSeeOther
 from laojian.core.models import Committee
 from laojian.documents import pdf, selectors, services, values
 from laojian.documents.forms import ISSUE_FIELDS, IssueForm, ReprintForm, TemplateForm, VerifyForm
@@ -45,10 +46,6 @@ CODE_TYPED = re.compile(r"^[A-Z0-9]{1,32}$")
 # The code printed on a sample letter: no document has it (the page it opens says so).
 SAMPLE_CODE = "SAMPLEXXXX"
 FALLBACK_PREFIX = "聊劳鉴"
-
-
-class HttpResponseSeeOther(HttpResponseRedirect):
-    status_code = 303
 
 
 def _is_partial(request: HttpRequest) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from laojian.cases.models import Case
 from laojian.cases.selectors import case_get_for
 from laojian.core.errors import ApplicationError, NotFoundError
+from laojian.core.http import HttpResponseSeeOther
 from laojian.experts import excel, forms, selectors, services
 from laojian.experts.models import (
     Category,
@@ -31,10 +32,6 @@ from laojian.experts.models import (
     TrainingRecord,
     UnavailablePeriod,
 )
-
-
-class HttpResponseSeeOther(HttpResponseRedirect):
-    status_code = 303
 
 
 def _404() -> Http404:

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -29,6 +29,7 @@ from laojian.cases.workflow import OPEN_BEFORE_CONCLUSION
 from laojian.core import audit
 from laojian.core.categories import Category
 from laojian.core.errors import ApplicationError, NotFoundError
+from laojian.core.http import HttpResponseSeeOther
 from laojian.grading import forms, rules, selectors, services
 from laojian.grading.models import Opinion
 
@@ -54,10 +55,6 @@ CHANGE_LABELS: dict[str, Any] = {
     "period_reasons": gettext_lazy("Why these months"),
     "basis": gettext_lazy("Basis"),
 }
-
-
-class HttpResponseSeeOther(HttpResponseRedirect):
-    status_code = 303
 
 
 def _reads_grading(user: Any) -> bool:

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,14 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, NotFoundError
+from laojian.core.http import HttpResponseSeeOther
 from laojian.notify import selectors, services
 from laojian.notify.models import Notification
 
 PAGE_SIZE = 50
-
-
-class HttpResponseSeeOther(HttpResponseRedirect):
-    status_code = 303
 
 
 @require_GET

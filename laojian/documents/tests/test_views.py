@@ -37,21 +37,6 @@ def _english(client):
     client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
 
 
-@pytest.fixture(autouse=True)
-def _documents(settings, tmp_path) -> Path:
-    """Unsigned documents (fast), stored under the test's own directory, from the shipped defaults
-    (a transactional test elsewhere may have flushed them)."""
-    location = tmp_path / "materials"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "materials": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(location)}},
-    }
-    settings.LAOJIAN_DOCUMENT_SIGNER = "none"
-    settings.LAOJIAN_SIGNING_KEY_DIR = tmp_path / "keys"
-    defaults.ensure_defaults()
-    return location
-
-
 @pytest.fixture
 def committee():
     return CommitteeFactory()
@@ -124,7 +109,7 @@ def test_the_downloaded_notice_is_the_stored_pdf_with_the_note(client, case, cle
     assert NOTE in pdf_text(content)
 
 
-def test_a_correction_notice_without_a_note_is_refused_and_nothing_stored(client, case, clerk, _documents):
+def test_a_correction_notice_without_a_note_is_refused_and_nothing_stored(client, case, clerk, document_files):
     client.force_login(clerk)
 
     response = issue(client, case, Kind.CORRECTION, note="  ", appraisal_place="门诊楼三楼")
@@ -135,7 +120,7 @@ def test_a_correction_notice_without_a_note_is_refused_and_nothing_stored(client
     assert form["appraisal_place"].value() == "门诊楼三楼"
     assert "{{ note }}" in response.content.decode()
     assert not Document.objects.exists()
-    assert stored_files(_documents) == []
+    assert stored_files(document_files) == []
 
 
 def test_the_appraisal_notice_prints_the_time_and_place_typed(client, case, clerk):
@@ -184,7 +169,7 @@ def test_another_committees_user_gets_404_on_a_download(client, case, clerk):
     assert response.status_code == 404
 
 
-def test_a_download_of_a_changed_file_gives_an_error_not_the_file(client, case, clerk, _documents):
+def test_a_download_of_a_changed_file_gives_an_error_not_the_file(client, case, clerk, document_files):
     document = services.document_issue(case.pk, Kind.CORRECTION, actor=clerk, note=NOTE)
     path = Path(document.file.path)
     data = bytearray(path.read_bytes())
