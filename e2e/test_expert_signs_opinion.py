@@ -49,7 +49,11 @@ def test_expert_writes_and_signs_an_opinion(live_server, page, artifacts):
     page.keyboard.press("Enter")  # the helper is usable from the keyboard
     page.wait_for_function(f"document.querySelector('#id_items-0-clause').value === {number!r}")
     page.locator("#combine-preview .preview-grade").wait_for()
+    # The picked clause box takes the focus when HTMX settles the swap: let that happen before typing on.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_items-0-clause'")
+    page.wait_for_load_state("networkidle")
     page.fill("#id_basis", "依据查体及影像资料，参照标准条款评定")
+    assert page.input_value("#id_items-0-clause") == number
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=artifacts / "opinion-editor-390.png", full_page=True)

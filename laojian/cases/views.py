@@ -63,6 +63,8 @@ OTHER_ACTIONS: dict[str, Any] = {
     "conclusion_drafted": gettext_lazy("Conclusion drafted from the signed opinions"),
     "extension_requested": gettext_lazy("Extension requested"),
     "document_issued": gettext_lazy("Document issued"),
+    "delivery_sent": gettext_lazy("Document sent"),
+    "delivery_received": gettext_lazy("Receipt of a document recorded"),
 }
 
 SORT_COLUMNS = ("due", "number", "received")

@@ -171,8 +171,32 @@ def set_concluded(case: Case, ctx: Context) -> None:
     case.concluded_on = ctx.today
 
 
+def delivery_date_is_possible(case: Case, ctx: Context) -> None:
+    """The conclusion reaches the applicant after it is made and not after today."""
+    received = _received_on(ctx)
+    if case.concluded_on and received < case.concluded_on:
+        raise TransitionRefused(
+            _("The delivery date %(date)s is before the conclusion (%(concluded)s).")
+            % {"date": received.isoformat(), "concluded": case.concluded_on.isoformat()}, code="delivery_before_conclusion")
+    if received > ctx.today:
+        raise TransitionRefused(_("The delivery date %(date)s is in the future.") % {"date": received.isoformat()},
+                                code="delivery_in_future")
+
+
+def _received_on(ctx: Context) -> dt.date:
+    """The day the applicant received the conclusion (from the delivery record), else today."""
+    received = ctx.data.get("received_on")
+    if not received:
+        return ctx.today
+    try:
+        return dt.date.fromisoformat(str(received))
+    except ValueError:
+        raise TransitionRefused(_("“%(value)s” is not a date.") % {"value": received}, code="invalid_date") from None
+
+
 def set_delivered(case: Case, ctx: Context) -> None:
-    case.delivered_on = ctx.today
+    """The re-appraisal window counts from the day the applicant received the conclusion."""
+    case.delivered_on = _received_on(ctx)
 
 
 def grant_extension(case: Case, ctx: Context) -> None:
@@ -224,7 +248,7 @@ _TRANSITIONS: tuple[Transition, ...] = (
                "cases.approve_extension", guards=(extension_not_yet_granted,), effects=(grant_extension,),
                note_required=True, note_label=_("Reason for the extension"), style="secondary"),
     Transition("deliver", _("Record delivery"), frozenset({S.CONCLUDED}), S.DELIVERED, "cases.deliver_case",
-               effects=(set_delivered,)),
+               guards=(delivery_date_is_possible,), effects=(set_delivered,)),
     Transition("archive", _("Archive"), frozenset({S.DELIVERED}), S.ARCHIVED, "cases.archive_case"),
     Transition("withdraw", _("Withdraw"),
                frozenset({S.SUBMITTED, S.CORRECTION_REQUESTED, S.ACCEPTED, S.REVIEWED, S.SCHEDULED}),

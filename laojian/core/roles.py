@@ -55,7 +55,7 @@ ROLES: dict[str, Role] = {
             + EXPERTS_DRAW
             + EXPERTS_POOL
             + GRADING_READ
-            + ("grading.request_extension",)
+            + ("grading.request_extension", "documents.record_delivery")
             + DOCUMENTS,
         ),
         Role(
@@ -82,10 +82,11 @@ ROLES: dict[str, Role] = {
             + DOCUMENTS,
         ),
         Role("archivist", _("Archivist"), (CASE + "view_committee_cases", CASE + "archive_case",
-                                            "documents.reprint_document")),
+                                            "documents.reprint_document", "documents.view_archive")),
         Role("liaison", _("Cross-check liaison"), (CASE + "view_committee_cases",)),
         Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases",
-                                        "experts.view_draw", "experts.view_fairness", *GRADING_READ)),
+                                        "experts.view_draw", "experts.view_fairness", *GRADING_READ,
+                                        "documents.view_archive")),
         Role(
             "admin",
             _("System administrator"),

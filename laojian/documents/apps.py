@@ -10,7 +10,9 @@ class DocumentsConfig(AppConfig):
 
     def ready(self) -> None:
         from laojian.cases.workflow import register_listener
-        from laojian.documents import defaults, listeners
+        from laojian.documents import defaults, delivery, listeners
 
         post_migrate.connect(defaults.load_after_migrate, sender=self, dispatch_uid="documents_defaults")
         register_listener(listeners.issue_after_step)
+        register_listener(listeners.pack_after_archive)
+        delivery.register_templates()

@@ -1,5 +1,6 @@
-"""Forms of the documents pages: issuing a document from the case, the reprint's reason, a
-template's wording, and the public page's code box.
+"""Forms of the documents pages: issuing a document from the case, the reprint's reason, the
+delivery of a document (sent, received), a template's wording, the public page's code box, and the
+archive's search and the reason an archived file is opened.
 
 The forms only parse what was typed; the services decide whether it makes a document."""
 
@@ -8,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from laojian.documents.models import Document, Kind, Template
+from laojian.cases.uploads import ACCEPT
+from laojian.documents.models import Delivery, Document, Kind, Template
 from laojian.documents.values import SAMPLE
 
 # The default of ``values.case_values``: what the worker brings to the appraisal, unless changed.
@@ -64,6 +67,51 @@ class ReprintForm(forms.Form):
                              widget=forms.TextInput(attrs={"placeholder": _("e.g. the applicant lost the original")}))
 
 
+# The recipient of the copy to the social-insurance agency, when none is typed.
+AGENCY_RECIPIENT = "社会保险经办机构"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class DeliverySendForm(forms.Form):
+    """A document sent to one recipient. The service decides whether the dates and the proof of
+    posting make a delivery; this form only parses. Ticking the agency copy with the recipient left
+    empty addresses it to the social-insurance agency."""
+
+    method = forms.ChoiceField(label=_("Method"), choices=[("", "—"), *Delivery.Method.choices])
+    recipient = forms.CharField(label=_("Recipient"), required=False, max_length=100)
+    tracking_number = forms.CharField(label=_("Tracking number"), required=False, max_length=40,
+                                      help_text=_("Required for registered post."),
+                                      widget=forms.TextInput(attrs={"class": "mono", "autocomplete": "off"}))
+    sent_on = forms.DateField(label=_("Sent on"), widget=DateInput())
+    to_agency = forms.BooleanField(
+        label=_("Copy to the social-insurance agency"), required=False,
+        help_text=format_lazy(_("Left empty, the recipient becomes {agency}."), agency=AGENCY_RECIPIENT))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("to_agency") and not (data.get("recipient") or "").strip():
+            data["recipient"] = AGENCY_RECIPIENT
+        return data
+
+
+class DeliveryReceiveForm(forms.Form):
+    """The proof that a delivery arrived: the day, and the scan of the signed receipt or the
+    e-delivery confirmation. The service checks the scan (PDF, JPEG or PNG) and the dates."""
+
+    received_on = forms.DateField(label=_("Received on"), widget=DateInput())
+    receipt = forms.FileField(label=_("Scan of the signed receipt"), required=False,
+                              help_text=_("PDF, JPEG or PNG."),
+                              widget=forms.FileInput(attrs={"accept": ACCEPT}))
+    confirmation = forms.CharField(label=_("E-delivery confirmation"), required=False, max_length=200,
+                                   help_text=_("For electronic delivery: the platform's confirmation number or text."))
+
+
 class TemplateForm(forms.Form):
     """A template's wording as typed; the service checks its fields and the required values."""
 
@@ -87,3 +135,23 @@ class VerifyForm(forms.Form):
                            widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters",
                                                          "spellcheck": "false", "inputmode": "latin",
                                                          "class": "mono"}))
+
+
+class ArchiveSearchForm(forms.Form):
+    """The archive's search box: words (all must match) and the year the case was archived."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100,
+                        help_text=_("Case number, worker name, ID number, employer or document number."),
+                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
+    year = forms.TypedChoiceField(label=_("Archived in"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, years: list[int] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [("", _("Any year")), *((year, str(year)) for year in years)]
+
+
+class ArchiveOpenForm(forms.Form):
+    """Why an archived file is opened; the service refuses an empty reason (and logs the rest)."""
+
+    reason = forms.CharField(label=_("Why the file is opened"), required=False, max_length=200,
+                             widget=forms.TextInput(attrs={"placeholder": _("e.g. re-appraisal application of the worker")}))

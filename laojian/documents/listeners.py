@@ -23,3 +23,11 @@ def issue_after_step(event: TransitionEvent) -> None:
         from laojian.documents.tasks import issue_for_step
 
         issue_for_step.enqueue(event.case_id, event.name, event.actor_id, event.note)
+
+
+def pack_after_archive(event: TransitionEvent) -> None:
+    """Closing a case freezes its file: the archive package is built in the background."""
+    if event.name == "archive" and event.actor_id and not event.backdated:
+        from laojian.documents.tasks import pack_archive
+
+        pack_archive.enqueue(event.case_id, event.actor_id)

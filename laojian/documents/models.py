@@ -114,3 +114,92 @@ class Reprint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} ({self.printed_at:%Y-%m-%d})"
+
+
+class Delivery(TimeStampedModel):
+    """The delivery (送达) of a document to one recipient: how and when it was sent, and the proof
+    it arrived (the signed receipt's scan, or the e-delivery confirmation). The delivery of the
+    conclusion letter to the applicant is what starts the re-appraisal window."""
+
+    class Method(models.TextChoices):
+        IN_PERSON = "in_person", _("in person")
+        POST = "post", _("registered post")
+        ELECTRONIC = "electronic", _("electronic delivery")
+
+    document = models.ForeignKey(Document, verbose_name=_("document"), on_delete=models.PROTECT,
+                                 related_name="deliveries")
+    case = models.ForeignKey("cases.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="deliveries")
+    recipient = models.CharField(_("recipient"), max_length=100)
+    to_agency = models.BooleanField(_("copy to the social-insurance agency"), default=False)
+    method = models.CharField(_("method"), max_length=12, choices=Method.choices)
+    tracking_number = models.CharField(_("tracking number"), max_length=40, blank=True)
+    sent_on = models.DateField(_("sent on"))
+    received_on = models.DateField(_("received on"), null=True, blank=True)
+    receipt = models.FileField(_("signed receipt"), storage=MaterialsStorage(), upload_to="deliveries/%Y/%m/",
+                               max_length=200, blank=True)
+    receipt_sha256 = models.CharField(_("SHA-256 of the receipt"), max_length=64, blank=True)
+    confirmation = models.CharField(_("e-delivery confirmation"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT,
+                                    related_name="+")
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["case", "sent_on", "id"]
+        permissions = [("record_delivery", "Can record deliveries")]
+
+    def __str__(self) -> str:
+        return f"{self.document} → {self.recipient}"
+
+
+class ArchivePackage(models.Model):
+    """A closed case's file, frozen (归档): every document, material and receipt with the case's
+    record, in one ZIP whose manifest lists each file's SHA-256. Kept until ``retain_until``
+    (50 years); nothing deletes it before then."""
+
+    case = models.OneToOneField("cases.Case", verbose_name=_("case"), on_delete=models.PROTECT,
+                                related_name="archive_package")
+    committee = models.ForeignKey(Committee, verbose_name=_("committee"), on_delete=models.PROTECT, related_name="+")
+    archived_on = models.DateField(_("archived on"))
+    retain_until = models.DateField(_("keep until"))
+    file = models.FileField(_("package"), storage=MaterialsStorage(), upload_to="archive/%Y/", max_length=200)
+    sha256 = models.CharField(_("SHA-256 of the package"), max_length=64)
+    manifest = models.JSONField(_("manifest"), default=list)
+    search_text = models.TextField(_("searchable text"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("archived by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("archive package")
+        verbose_name_plural = _("archive packages")
+        ordering = ["-archived_on", "-id"]
+        permissions = [("view_archive", "Can search the archive and open packages")]
+
+    def __str__(self) -> str:
+        return f"{self.case} ({self.archived_on})"
+
+    def delete(self, *args, **kwargs):
+        from laojian.core.errors import ApplicationError
+
+        raise ApplicationError(_("An archived file is kept until %(date)s and cannot be deleted.")
+                               % {"date": self.retain_until}, code="retention")
+
+
+class ArchiveAccess(models.Model):
+    """The lending log: who opened which archived file, when, and why."""
+
+    package = models.ForeignKey(ArchivePackage, verbose_name=_("archive package"), on_delete=models.PROTECT,
+                                related_name="accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("opened by"), on_delete=models.PROTECT,
+                             related_name="+")
+    at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    reason = models.CharField(_("reason"), max_length=200)
+
+    class Meta:
+        verbose_name = _("archive access")
+        verbose_name_plural = _("archive accesses")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.package} — {self.user} ({self.at:%Y-%m-%d})"

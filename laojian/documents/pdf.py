@@ -294,7 +294,7 @@ class _Layout:
     def __init__(self, letter: Letter, font_path: str, source: _FontSource):
         self.letter = letter
         self.source = source
-        pdf = FPDF(orientation="P", unit="mm", format="A4")
+        pdf = FPDF(orientation="P", unit="mm", format="A4", enforce_compliance="PDF/A-2B")
         pdf.set_auto_page_break(False)
         pdf.set_margins(LEFT, TOP, RIGHT)
         pdf.add_font("laojian", fname=font_path)

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from laojian.core.errors import NotFoundError
 from laojian.core.validators import mask_name
-from laojian.documents.models import Document, Reprint, Template
+from laojian.documents.models import Delivery, Document, Reprint, Template
 
 if TYPE_CHECKING:
     from laojian.cases.models import Case
@@ -71,3 +71,72 @@ def case_reprints(case: Case) -> dict[int, list[Reprint]]:
     for reprint in Reprint.objects.filter(document__case=case).select_related("printed_by").order_by("-printed_at", "-id"):
         reprints.setdefault(reprint.document_id, []).append(reprint)
     return reprints
+
+
+def case_deliveries(case: Case) -> dict[int, list[Delivery]]:
+    """The deliveries of a case's documents, in the order they were sent, by document id (for the
+    case's documents page)."""
+    deliveries: dict[int, list[Delivery]] = {}
+    for delivery in Delivery.objects.filter(case=case).order_by("sent_on", "id"):
+        deliveries.setdefault(delivery.document_id, []).append(delivery)
+    return deliveries
+
+
+def delivery_of_case(case: Case, pk: int) -> Delivery:
+    delivery = Delivery.objects.filter(case=case, pk=pk).select_related("document").first()
+    if delivery is None:
+        raise NotFoundError()
+    return delivery
+
+
+# THE ARCHIVE --------------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from laojian.core.models import User
+    from laojian.documents.models import ArchiveAccess, ArchivePackage
+
+def archive_package_for(user: User, pk: int) -> ArchivePackage:
+    """A package of the user's committee (for those who may see the archive); NotFoundError for
+    missing and another committee's alike."""
+    from laojian.documents.models import ArchivePackage
+
+    package = (ArchivePackage.objects.select_related("case", "case__worker", "created_by")
+               .filter(pk=pk, committee_id=user.committee_id).first()
+               if user.committee_id and user.has_perm("documents.view_archive") else None)
+    if package is None:
+        raise NotFoundError()
+    return package
+
+
+def archive_years(user: User) -> list[int]:
+    """The years in which the user's committee archived a case, newest first (the year filter)."""
+    from laojian.documents.models import ArchivePackage
+
+    if not user.committee_id:
+        return []
+    return [day.year for day in ArchivePackage.objects.filter(committee_id=user.committee_id)
+            .dates("archived_on", "year", order="DESC")]
+
+
+def package_accesses(package: ArchivePackage) -> QuerySet[ArchiveAccess]:
+    """The lending log of a package, newest first."""
+    from laojian.documents.models import ArchiveAccess
+
+    return ArchiveAccess.objects.filter(package=package).select_related("user").order_by("-at", "-id")
+
+
+def archive_package_of(case: Case) -> ArchivePackage | None:
+    from laojian.documents.models import ArchivePackage
+
+    return ArchivePackage.objects.filter(case=case).first()
+
+
+def case_archived_at(case: Case) -> dt.datetime | None:
+    """When the case was archived (its timeline's last move to “archived”), if it was."""
+    from laojian.cases.models import Status, TimelineEntry
+
+    entry = (TimelineEntry.objects.filter(case=case, to_status=Status.ARCHIVED).order_by("-at", "-id")
+             .values_list("at", flat=True).first())
+    return entry

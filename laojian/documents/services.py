@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from laojian.cases import clocks
 from laojian.cases import services as case_services
+from laojian.cases.models import Status
 from laojian.cases.selectors import case_get_for
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, PermissionDeniedError, ValidationFailed
@@ -88,6 +89,8 @@ def document_issue(case_id: int, kind: str, *, actor: User, note: str = "", extr
         raise PermissionDeniedError(_("Your role cannot issue documents."))
     today = today or clocks.today()
     case = case_get_for(actor, case_id)
+    if case.status == Status.ARCHIVED:
+        raise DocumentRefused(_("The case is archived: its file is closed."), code="archived")
     conclusion = grading_selectors.conclusion_of(case)
     if kind in (Kind.CONCLUSION, Kind.PERIOD) and (conclusion is None or conclusion.state != "approved"):
         raise DocumentRefused(_("The conclusion letter is issued once the conclusion is approved."),

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django_tasks import task
 
 from laojian.cases.models import Case
-from laojian.documents import listeners, services
+from laojian.documents import archive, listeners, services
 from laojian.documents.models import Document, Kind
 
 log = logging.getLogger(__name__)
@@ -27,3 +27,10 @@ def issue_for_step(case_id: int, step: str, actor_id: int, note: str = "") -> in
     document = services.document_issue(case_id, kind, actor=actor, note=note)
     log.info("issued %s %s for case %s", kind, document.number, case_id)
     return document.pk
+
+
+@task()
+def pack_archive(case_id: int, actor_id: int) -> int:
+    """Build the archived case's package; safe to run twice (the second run returns the first)."""
+    actor = get_user_model().objects.get(pk=actor_id)
+    return archive.package_build(case_id, actor=actor).pk

@@ -1,5 +1,6 @@
-"""Pages of documents: a case's documents (issue, download, reprint), the committee's templates
-(edited with a preview, kept as versions), and the public page the QR code of a document opens.
+"""Pages of documents: a case's documents (issue, download, reprint, delivery), the committee's templates
+(edited with a preview, kept as versions), the archive (search, a package, its check, its lending), and
+the public page the QR code of a document opens.
 
 Thin: selectors read, services write; an ``ApplicationError`` becomes a message (or an error on the
 form, with everything typed kept) and a ``NotFoundError`` a 404. PDFs go out with the headers of a
@@ -8,14 +9,18 @@ case material: never cached, never sniffed, named in ASCII and in UTF-8.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -25,17 +30,31 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from laojian.cases import clocks
-from laojian.cases.models import Case
+from laojian.cases.models import Case, Status
 from laojian.cases.selectors import case_get_for
+from laojian.cases.uploads import CONTENT_TYPES, human_size
+from laojian.core import audit
 from laojian.core.errors import ApplicationError, NotFoundError
 from laojian.core.http import HttpResponseSeeOther
 from laojian.core.models import Committee
-from laojian.documents import pdf, selectors, services, values
-from laojian.documents.forms import ISSUE_FIELDS, IssueForm, ReprintForm, TemplateForm, VerifyForm
-from laojian.documents.models import Document, Kind, Template
+from laojian.documents import archive, pdf, selectors, services, values
+from laojian.documents import delivery as deliveries
+from laojian.documents.forms import (
+    ISSUE_FIELDS,
+    ArchiveOpenForm,
+    ArchiveSearchForm,
+    DeliveryReceiveForm,
+    DeliverySendForm,
+    IssueForm,
+    ReprintForm,
+    TemplateForm,
+    VerifyForm,
+)
+from laojian.documents.models import ArchivePackage, Delivery, Document, Kind, Template
 
 # Who opens a case's documents page (besides seeing the case at all).
-CASE_PERMS = ("documents.issue_document", "documents.reprint_document", "cases.view_committee_cases")
+CASE_PERMS = ("documents.issue_document", "documents.reprint_document", "documents.record_delivery",
+              "cases.view_committee_cases")
 SIGNER_LABELS: dict[str, Any] = {
     "none": gettext_lazy("not signed"),
     "pades": gettext_lazy("electronic seal (PAdES)"),
@@ -46,6 +65,14 @@ CODE_TYPED = re.compile(r"^[A-Z0-9]{1,32}$")
 # The code printed on a sample letter: no document has it (the page it opens says so).
 SAMPLE_CODE = "SAMPLEXXXX"
 FALLBACK_PREFIX = "聊劳鉴"
+# A stored receipt scan's content type, by the extension the upload check gave it.
+RECEIPT_TYPES = {".pdf": CONTENT_TYPES["pdf"], ".jpg": CONTENT_TYPES["jpeg"], ".jpeg": CONTENT_TYPES["jpeg"],
+                 ".png": CONTENT_TYPES["png"]}
+# Where a refusal of the delivery services is shown on its form (else at the top of the form).
+SEND_FIELDS = {"method": "method", "recipient": "recipient", "tracking_number": "tracking_number",
+               "date_in_future": "sent_on", "date_too_early": "sent_on"}
+RECEIVE_FIELDS = {"date_in_future": "received_on", "date_too_early": "received_on"}
+ARCHIVE_PAGE_SIZE = 50
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -54,7 +81,13 @@ def _is_partial(request: HttpRequest) -> bool:
 
 def _pdf_response(content: bytes, *, filename: str, ascii_name: str, inline: bool = False) -> HttpResponse:
     """A PDF with a file name any browser can take (ASCII) and the real one (RFC 5987, UTF-8)."""
-    response = HttpResponse(content, content_type="application/pdf")
+    return _file_response(content, content_type="application/pdf", filename=filename, ascii_name=ascii_name,
+                          inline=inline)
+
+
+def _file_response(content: bytes, *, content_type: str, filename: str, ascii_name: str,
+                   inline: bool = False) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
     disposition = "inline" if inline else "attachment"
     response["Content-Disposition"] = f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
     response["X-Content-Type-Options"] = "nosniff"
@@ -94,19 +127,50 @@ def _file_name(document: Document, *, copy: bool = False) -> tuple[str, str]:
             f"{document.kind}-{document.pk}{'-copy' if copy else ''}.pdf")
 
 
+def _send_form(document: Document, data: Any = None) -> DeliverySendForm:
+    """The sending form of one document: to the applicant (as printed on it), today."""
+    applicant = document.values.get("applicant") if isinstance(document.values, dict) else None
+    name = applicant.get("name", "") if isinstance(applicant, dict) else ""
+    return DeliverySendForm(data, auto_id=f"send-{document.pk}-%s",
+                            initial={"recipient": name, "sent_on": clocks.today()})
+
+
+def _receive_form(delivery: Delivery, data: Any = None, files: Any = None) -> DeliveryReceiveForm:
+    return DeliveryReceiveForm(data, files, auto_id=f"receive-{delivery.pk}-%s",
+                               initial={"received_on": clocks.today()})
+
+
+def _delivery_rows(sent: list[Delivery], *, can_deliver: bool,
+                   receive_forms: dict[int, DeliveryReceiveForm]) -> list[dict[str, Any]]:
+    return [{"delivery": d, "receive_form": (receive_forms.get(d.pk) or _receive_form(d))
+             if can_deliver and not d.received_on else None}
+            for d in sent]
+
+
 def _case_context(request: HttpRequest, case: Case, documents: list[Document],
-                  issue_form: IssueForm | None = None) -> dict[str, Any]:
+                  issue_form: IssueForm | None = None, *, send_forms: dict[int, DeliverySendForm] | None = None,
+                  receive_forms: dict[int, DeliveryReceiveForm] | None = None) -> dict[str, Any]:
     user = request.user
     reprints = selectors.case_reprints(case)
+    sent = selectors.case_deliveries(case)
     can_issue = user.has_perm("documents.issue_document")
     can_reprint = user.has_perm("documents.reprint_document")
+    can_deliver = user.has_perm("documents.record_delivery")
+    send_forms, receive_forms = send_forms or {}, receive_forms or {}
     rows = [{"document": d, "signer": SIGNER_LABELS.get(d.signer, d.signer), "sha_short": d.sha256[:SHA_SHORT],
-             "reprints": reprints.get(d.pk, []), "verifiable": d.kind in services.VERIFIABLE}
+             "reprints": reprints.get(d.pk, []), "verifiable": d.kind in services.VERIFIABLE,
+             "deliveries": _delivery_rows(sent.get(d.pk, []), can_deliver=can_deliver,
+                                          receive_forms=receive_forms),
+             "send_form": (send_forms.get(d.pk) or _send_form(d)) if can_deliver else None}
             for d in documents]
     if can_issue and issue_form is None:
         issue_form = IssueForm(documents=documents)
+    package = selectors.archive_package_of(case) if case.status == Status.ARCHIVED else None
     return {
-        "case": case, "rows": rows, "can_issue": can_issue, "can_reprint": can_reprint,
+        "case": case, "rows": rows,
+        "archive_package": package, "can_view_archive": user.has_perm("documents.view_archive"),
+        "archived_at": selectors.case_archived_at(case) if case.status == Status.ARCHIVED else None, "can_issue": can_issue, "can_reprint": can_reprint, "can_deliver": can_deliver,
+        "upload_max_size": human_size(settings.LAOJIAN_UPLOAD_MAX_BYTES),
         "issue_form": issue_form if can_issue else None,
         "reprint_form": ReprintForm() if can_reprint else None,
         "appraisal_kind": Kind.APPRAISAL.value, "delivery_kind": Kind.DELIVERY_RECEIPT.value,
@@ -194,6 +258,122 @@ def reprint(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
         return _case_documents_page(case.pk)
     filename, ascii_name = _file_name(document, copy=True)
     return _pdf_response(content, filename=filename, ascii_name=ascii_name)
+
+
+# DELIVERY -----------------------------------------------------------------------------------------
+
+def _delivery_or_404(case: Case, pk: int) -> Delivery:
+    try:
+        return selectors.delivery_of_case(case, pk)
+    except NotFoundError:
+        raise Http404(_("No such delivery.")) from None
+
+
+def _deliveries_of(case_pk: int, document_pk: int) -> HttpResponseSeeOther:
+    return HttpResponseSeeOther(reverse("documents:case", args=[case_pk]) + f"#deliveries-{document_pk}")
+
+
+def _show_delivery_error(form: DeliverySendForm | DeliveryReceiveForm, exc: ApplicationError,
+                         fields: dict[str, str]) -> None:
+    """The refusal next to the input it is about (if the form has it), else at the top of the form."""
+    field = fields.get(exc.code)
+    if "file" in (exc.extra.get("fields") or {}):  # the upload check's refusal of the scan
+        field = "receipt"
+    form.add_error(field if field in form.fields else None, exc.message)
+
+
+@require_POST
+@login_required
+def delivery_send(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
+    """Record that a document went out (how, to whom, when); a refusal shows on the document's form
+    with everything typed kept."""
+    case = _case_or_404(request, case_pk)
+    if not request.user.has_perm("documents.record_delivery"):
+        raise PermissionDenied
+    document = _document_or_404(case, pk)
+    form = _send_form(document, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            delivery = deliveries.delivery_send(
+                document.pk, actor=request.user, method=data["method"], recipient=data["recipient"],
+                sent_on=data["sent_on"], tracking_number=data["tracking_number"], to_agency=data["to_agency"])
+        except NotFoundError:
+            raise Http404(_("No such case, or it is not yours to see.")) from None
+        except ApplicationError as exc:
+            _show_delivery_error(form, exc, SEND_FIELDS)
+        else:
+            messages.success(request, _("The sending of %(number)s to %(recipient)s is recorded.")
+                             % {"number": document.number, "recipient": delivery.recipient})
+            return _deliveries_of(case.pk, document.pk)
+    else:
+        form.add_error(None, _("Some of the information is not valid: see the marked fields."))
+    documents = list(selectors.case_documents(case))
+    return render(request, "documents/case.html",
+                  _case_context(request, case, documents, send_forms={document.pk: form}))
+
+
+@require_POST
+@login_required
+def delivery_receive(request: HttpRequest, case_pk: int, delivery_pk: int) -> HttpResponse:
+    """Record the proof of receipt (the scan of the signed receipt, or the e-delivery confirmation).
+    The applicant's receipt of the conclusion delivers the case."""
+    case = _case_or_404(request, case_pk)
+    if not request.user.has_perm("documents.record_delivery"):
+        raise PermissionDenied
+    delivery = _delivery_or_404(case, delivery_pk)
+    form = _receive_form(delivery, request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        receipt = data.get("receipt") or None
+        try:
+            delivered = deliveries.delivery_receive(
+                delivery.pk, actor=request.user, received_on=data["received_on"], receipt=receipt,
+                receipt_name=receipt.name if receipt else "", confirmation=data["confirmation"])
+        except NotFoundError:
+            raise Http404(_("No such case, or it is not yours to see.")) from None
+        except ApplicationError as exc:
+            if exc.code == "already_received":  # its form is no longer on the page
+                messages.error(request, exc.message)
+                return _deliveries_of(case.pk, delivery.document_id)
+            _show_delivery_error(form, exc, RECEIVE_FIELDS)
+        else:
+            messages.success(request, _("The receipt of %(number)s by %(recipient)s is recorded.")
+                             % {"number": delivery.document.number, "recipient": delivered.recipient})
+            return _deliveries_of(case.pk, delivery.document_id)
+    else:
+        form.add_error(None, _("Some of the information is not valid: see the marked fields."))
+    documents = list(selectors.case_documents(case))
+    return render(request, "documents/case.html",
+                  _case_context(request, case, documents, receive_forms={delivery.pk: form}))
+
+
+@require_GET
+@login_required
+def delivery_receipt_download(request: HttpRequest, case_pk: int, delivery_pk: int) -> HttpResponse:
+    """The stored scan of a signed receipt, once its SHA-256 is checked; every read is audited."""
+    case = _case_or_404(request, case_pk)
+    delivery = _delivery_or_404(case, delivery_pk)
+    if not delivery.receipt:
+        raise Http404(_("This delivery has no receipt scan."))
+    try:
+        with delivery.receipt.open("rb") as handle:
+            content = handle.read()
+    except FileNotFoundError:
+        messages.error(request, _("The receipt scan of %(number)s is missing from storage. Tell the system "
+                                  "administrator.") % {"number": delivery.document.number})
+        return _deliveries_of(case.pk, delivery.document_id)
+    if hashlib.sha256(content).hexdigest() != delivery.receipt_sha256:
+        messages.error(request, _("The stored receipt scan of %(number)s has been changed since it was recorded: "
+                                  "it is not sent. Tell the system administrator.")
+                       % {"number": delivery.document.number})
+        return _deliveries_of(case.pk, delivery.document_id)
+    audit.record("document.receipt_download", actor=request.user, obj=delivery, committee=case.committee,
+                 ip_address=audit.client_ip(request))
+    extension = PurePosixPath(delivery.receipt.name).suffix.lower()
+    return _file_response(content, content_type=RECEIPT_TYPES.get(extension, "application/octet-stream"),
+                          filename=f"送达回证-{delivery.document.number}-{delivery.recipient}{extension}",
+                          ascii_name=f"delivery-receipt-{delivery.pk}{extension}")
 
 
 # TEMPLATES ----------------------------------------------------------------------------------------
@@ -349,6 +529,109 @@ def template_pdf(request: HttpRequest, kind: str) -> HttpResponse:
                       _edit_context(committee, kind, form, {"error": exc.message}), status=400)
     return _pdf_response(pdf.render(letter), filename=f"{letter.title}-样本.pdf", ascii_name=f"{kind.value}-sample.pdf",
                          inline=True)
+
+
+# THE ARCHIVE --------------------------------------------------------------------------------------
+
+def _require_archive(request: HttpRequest) -> None:
+    if not request.user.has_perm("documents.view_archive"):
+        raise PermissionDenied
+
+
+def _package_or_404(request: HttpRequest, pk: int) -> ArchivePackage:
+    """A package of the user's committee, for those who may see the archive (403 for the rest)."""
+    _require_archive(request)
+    try:
+        return selectors.archive_package_for(request.user, pk)
+    except NotFoundError:
+        raise Http404(_("No such archived file.")) from None
+
+
+def _package_page(pk: int) -> HttpResponseSeeOther:
+    return HttpResponseSeeOther(reverse("documents:archive_package", args=[pk]))
+
+
+@require_GET
+@login_required
+def archive_list(request: HttpRequest) -> HttpResponse:
+    """The committee's archived files, newest first, found by any word of their record (an HTMX
+    search or page request gets the results only)."""
+    _require_archive(request)
+    form = ArchiveSearchForm(request.GET or None, years=selectors.archive_years(request.user))
+    q, year = "", None
+    if form.is_bound:
+        form.is_valid()  # a value that is not valid is left out of the search, and marked on the form
+        q, year = (form.cleaned_data.get("q") or "").strip(), form.cleaned_data.get("year")
+    page = Paginator(archive.archive_search(request.user, q, year=year), ARCHIVE_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    rows = [{"package": p, "files": len(p.manifest or ()), "sha_short": p.sha256[:SHA_SHORT]}
+            for p in page.object_list]
+    context = {"form": form, "page": page, "rows": rows, "query": query.urlencode(), "searched": bool(q or year)}
+    template = "documents/archive_results.html" if _is_partial(request) else "documents/archive.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _package_context(package: ArchivePackage, open_form: ArchiveOpenForm | None = None) -> dict[str, Any]:
+    return {"package": package, "case": package.case,
+            "manifest": [{"path": e.get("path", ""), "size": human_size(e.get("size") or 0),
+                          "bytes": e.get("size") or 0, "sha256": e.get("sha256", "")}
+                         for e in package.manifest or ()],
+            "accesses": list(selectors.package_accesses(package)),
+            "open_form": open_form or ArchiveOpenForm()}
+
+
+@require_GET
+@login_required
+def archive_package(request: HttpRequest, pk: int) -> HttpResponse:
+    package = _package_or_404(request, pk)
+    return render(request, "documents/archive_package.html", _package_context(package))
+
+
+@require_POST
+@login_required
+def archive_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-read the package now: its SHA-256, its manifest and every file in it."""
+    package = _package_or_404(request, pk)
+    check = archive.package_verify(package)
+    if check.ok:
+        messages.success(request, _("The archived file of %(case)s checks out: the package and each of its "
+                                    "%(files)d files match what was recorded.")
+                         % {"case": package.case, "files": len(package.manifest or ())})
+    else:
+        messages.error(request, _("The archived file of %(case)s failed its check: %(problems)s. Tell the system "
+                                  "administrator.") % {"case": package.case, "problems": "; ".join(check.problems)})
+    return _package_page(package.pk)
+
+
+def _zip_name(package: ArchivePackage) -> tuple[str, str]:
+    """(the name in UTF-8, the ASCII stand-in) of a package's ZIP."""
+    number = package.case.number or f"case-{package.case_id}"
+    return f"{number}.zip", f"archive-{package.case_id}.zip"
+
+
+@require_POST
+@login_required
+def archive_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Lend the archived file: the reason is logged with who and when; a package that fails its
+    check is refused, never sent."""
+    package = _package_or_404(request, pk)
+    form = ArchiveOpenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["reason"][0])
+        return _package_page(package.pk)
+    try:
+        package, content = archive.package_open(package.pk, actor=request.user, reason=form.cleaned_data["reason"])
+    except ApplicationError as exc:
+        if exc.code == "not_found":  # gone, or its case is not the user's to see
+            raise Http404(_("No such archived file.")) from None
+        messages.error(request, exc.message)
+        return _package_page(package.pk)
+    filename, ascii_name = _zip_name(package)
+    return _file_response(content, content_type="application/zip", filename=filename, ascii_name=ascii_name)
 
 
 # PUBLIC VERIFICATION ------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_a_copy_is_marked_on_every_page_and_in_the_metadata(tmp_path):
     reader = PdfReader(io.BytesIO(pdf))
     for page in reader.pages:
         assert "副本" in page.extract_text()
-    assert "副本" in reader.metadata.title
+    assert "副本" in reader.xmp_metadata.dc_title["x-default"]
     assert "副本" in pdftotext(pdf, tmp_path)
 
 
@@ -119,11 +119,19 @@ def test_an_original_is_not_marked_as_a_copy(tmp_path):
 
 
 def test_the_metadata_names_the_letter_and_the_committee():
-    meta = PdfReader(io.BytesIO(render(letter()))).metadata
+    meta = PdfReader(io.BytesIO(render(letter()))).xmp_metadata
 
-    assert meta.title == "劳动能力鉴定结论书"
-    assert meta.author == COMMITTEE
-    assert meta.creator == "Laojian"
+    assert meta.dc_title["x-default"] == "劳动能力鉴定结论书"
+    assert meta.dc_creator == [COMMITTEE]
+    assert meta.xmp_creator_tool == "Laojian"
+
+
+def test_a_letter_declares_pdf_a_2b_for_the_archive():
+    """PDF/A-2b identification and an sRGB output intent (conformance itself is for a validator such as veraPDF)."""
+    reader = PdfReader(io.BytesIO(render(letter())))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert re.search(r"<pdfaid:part>2</pdfaid:part>", xmp) and re.search(r"<pdfaid:conformance>B<", xmp)
+    assert "/OutputIntents" in reader.trailer["/Root"]
 
 
 def test_the_verification_qr_code_links_to_the_url_and_shows_the_code(tmp_path):
@@ -174,3 +182,17 @@ def test_a_missing_font_is_refused_naming_the_setting_and_the_package(settings, 
 
     assert "LAOJIAN_DOCUMENT_FONT" in caught.value.message
     assert "fonts-noto-cjk" in caught.value.message
+
+
+def test_the_qr_code_reads_back_as_the_verification_address(tmp_path):
+    """Decode the printed QR code from the page image, as a phone camera would."""
+    import zxingcpp
+    from PIL import Image
+
+    url = "http://127.0.0.1:8000/v/ABCDEFGHJK/"
+    source = tmp_path / "letter.pdf"
+    source.write_bytes(render(letter(verify_url=url, verify_code="ABCDEFGHJK")))
+    subprocess.run([tool("pdftoppm"), "-r", "150", "-png", "-singlefile", str(source), str(tmp_path / "page")],
+                   check=True, capture_output=True)
+    found = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
+    assert [code.text for code in found] == [url]
