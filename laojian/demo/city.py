@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import logging
 import random
 import time
 from collections import Counter
@@ -184,6 +185,7 @@ class Showcase:
     reject_note: str = ""
 
 
+logger = logging.getLogger("laojian.demo")
 S = Status
 PERIOD_CASE_TYPES = frozenset({CaseType.LEAVE_CONFIRMATION, CaseType.LEAVE_EXTENSION, CaseType.REHAB_CONFIRMATION,
                                CaseType.REHAB_EXTENSION})
@@ -990,8 +992,12 @@ def _issue_recent_letters(committee: Committee) -> None:
     for case in recent:
         kind = DocumentKind.PERIOD if case.case_type in PERIOD_CASE_TYPES else DocumentKind.CONCLUSION
         last = case.timeline.order_by("-at", "-id").first()
-        document_services.document_issue(case.pk, kind, actor=leader, today=case.concluded_on,
-                                         at=last.at + dt.timedelta(minutes=1) if last else None)
+        try:
+            document_services.document_issue(case.pk, kind, actor=leader, today=case.concluded_on,
+                                             at=last.at + dt.timedelta(minutes=1) if last else None)
+        except ApplicationError as exc:  # e.g. no CJK font on this machine: the city works without letters
+            logger.warning("demo: no conclusion letter for %s: %s", case.number, exc)
+            return
 
 
 def _conclude_from_paper(case: Case, step: Step, leader: User) -> None:

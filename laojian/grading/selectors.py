@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from django.utils import timezone
 
 from laojian.cases.models import CaseAssignment, CaseType, TimelineEntry
 from laojian.core.errors import NotFoundError
@@ -221,3 +224,40 @@ def combine_preview(edition: Edition, numbers: list[str], *, pre_existing: bool 
     unknown = [n for n in numbers if n not in found]
     combination = rules.combine([c.grade for c in clauses], pre_existing=pre_existing, review=review)
     return Preview(combination, clauses, unknown)
+
+
+@dataclass(frozen=True)
+class DifficultCase:
+    """A case waiting for collective discussion: why, since when, and its statutory deadline."""
+
+    case: Case
+    reason: str
+    since: dt.date | None
+    waited_days: int | None
+    days_left: int | None
+    risk: str | None
+
+
+def difficult_queue(user: User, *, today: dt.date | None = None) -> list[DifficultCase]:
+    """The leader's queue of difficult cases, the nearest statutory deadline first."""
+    from laojian.cases import clocks
+    from laojian.cases.models import Status
+    from laojian.cases.selectors import cases_visible_to
+
+    today = today or clocks.today()
+    cases = list(cases_visible_to(user).filter(status=Status.DIFFICULT).select_related("committee", "worker")
+                 .order_by("conclusion_due", "id"))
+    notes: dict[int, TimelineEntry] = {}
+    for entry in (TimelineEntry.objects.filter(case__in=cases, action__in=("mark_difficult", "opinions_diverge"))
+                  .order_by("case_id", "-at", "-id")):
+        notes.setdefault(entry.case_id, entry)
+    rows = []
+    for case in cases:
+        note = notes.get(case.pk)
+        since = timezone.localdate(note.at) if note else None
+        rows.append(DifficultCase(
+            case=case, reason=note.note if note else "", since=since,
+            waited_days=(today - since).days if since else None,
+            days_left=clocks.days_left(case.conclusion_due, today),
+            risk=clocks.risk(case.conclusion_due, today, case.committee.risk_warning_days)))
+    return rows

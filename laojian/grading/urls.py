@@ -5,6 +5,7 @@ from laojian.grading import views
 app_name = "grading"
 urlpatterns = [
     path("clauses/", views.clauses, name="clauses"),
+    path("difficult/", views.difficult, name="difficult"),
     path("cases/<int:case_pk>/", views.case, name="case"),
     path("cases/<int:case_pk>/opinion/", views.opinion_start, name="opinion_start"),
     path("cases/<int:case_pk>/approve/", views.conclusion_approve, name="conclusion_approve"),

@@ -161,6 +161,15 @@ def _seat_rows(request: HttpRequest, seats: list[selectors.Seat]) -> list[dict[s
 
 @require_GET
 @login_required
+def difficult(request: HttpRequest) -> HttpResponse:
+    """The leader's queue of difficult cases awaiting collective discussion."""
+    if not (request.user.has_perm("cases.conclude_case") or request.user.has_perm("cases.mark_difficult")):
+        raise PermissionDenied
+    return render(request, "grading/difficult.html", {"rows": selectors.difficult_queue(request.user)})
+
+
+@require_GET
+@login_required
 def case(request: HttpRequest, case_pk: int) -> HttpResponse:
     case = _case_or_404(request, case_pk)
     user = request.user

@@ -460,3 +460,31 @@ def test_a_corrected_version_shows_what_changed(client):
         ("Basis", "依据查体及影像资料", "复查后修正的依据"),
     ]
     assert "复查后修正的依据" in response.content.decode()
+
+
+def test_the_leader_sees_a_diverging_case_in_the_difficult_queue_with_its_reason(client):
+    case, experts = panel_case()
+    signed_opinion(case, experts[0], ["5.10.2(12)"])
+    signed_opinion(case, experts[1], ["5.10.2(12)"])
+    signed_opinion(case, experts[2], ["5.7.2(47)"])
+    client.force_login(leader(case))
+
+    response = client.get(reverse("grading:difficult"))
+
+    assert response.status_code == 200
+    [row] = response.context["rows"]
+    assert row.case == case and "10级" in row.reason and row.waited_days == 0
+
+
+def test_another_committees_difficult_cases_are_not_in_the_queue(client):
+    case, _experts = panel_case(status="difficult")
+    client.force_login(UserFactory(roles=["leader"]))
+
+    assert client.get(reverse("grading:difficult")).context["rows"] == []
+
+
+def test_a_clerk_has_no_difficult_queue(client):
+    case, _experts = panel_case(status="difficult")
+    client.force_login(clerk(case))
+
+    assert client.get(reverse("grading:difficult")).status_code == 403
