@@ -31,6 +31,7 @@ from laojian.cases.selectors import case_get_for
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, PermissionDeniedError, ValidationFailed
 from laojian.documents.models import ArchiveAccess, ArchivePackage, Delivery, Document
+from laojian.documents.services import read_checked
 from laojian.grading import selectors as grading_selectors
 
 if TYPE_CHECKING:
@@ -60,9 +61,8 @@ def _retain_until(day: dt.date) -> dt.date:
 
 
 def _read(field_file, expected_sha256: str, what: str) -> bytes:
-    with field_file.open("rb") as handle:
-        data = handle.read()
-    if expected_sha256 and hashlib.sha256(data).hexdigest() != expected_sha256:
+    data = read_checked(field_file, expected_sha256)
+    if data is None:
         raise ArchiveRefused(_("%(what)s no longer matches its recorded SHA-256; the case cannot be archived "
                                "until this is resolved.") % {"what": what}, code="tampered_source")
     return data

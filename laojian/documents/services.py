@@ -97,7 +97,7 @@ def document_issue(case_id: int, kind: str, *, actor: User, note: str = "", extr
                               code="no_conclusion")
     template = template_for(case.committee, kind)
     rendered = values.case_values(case, note=note.strip(), extra=extra, conclusion=conclusion)
-    missing = [name for name in values.REQUIRED.get(kind, ()) if not _value(rendered, name)]
+    missing = [name for name in values.REQUIRED.get(kind, ()) if not values.lookup(rendered, name)]
     if missing:
         raise ValidationFailed(_("This document needs {{ %(field)s }}, which is empty for this case.")
                                % {"field": missing[0]}, code="value_missing")
@@ -129,13 +129,6 @@ def document_issue(case_id: int, kind: str, *, actor: User, note: str = "", extr
     return document
 
 
-def _value(rendered: dict[str, Any], path: str) -> str:
-    node: Any = rendered
-    for part in path.split("."):
-        node = node.get(part, "") if isinstance(node, dict) else ""
-    return str(node or "")
-
-
 def document_reprint(document_id: int, *, actor: User, reason: str) -> bytes:
     """A copy of an issued document, marked 副本, logged with who, when and why."""
     reason = (reason or "").strip()
@@ -155,11 +148,18 @@ def document_reprint(document_id: int, *, actor: User, reason: str) -> bytes:
     return content
 
 
+def read_checked(field_file, sha256: str) -> bytes | None:
+    """A stored file's bytes if they still match the SHA-256 recorded when it was stored, else None.
+    One read: the bytes checked are the bytes handed on."""
+    with field_file.open("rb") as handle:
+        content = handle.read()
+    return content if hashlib.sha256(content).hexdigest() == sha256 else None
+
+
 def document_read(document: Document, *, actor: User) -> bytes:
     """The stored original, after checking its SHA-256; each read is in the audit trail."""
-    with document.file.open("rb") as handle:
-        content = handle.read()
-    if hashlib.sha256(content).hexdigest() != document.sha256:
+    content = read_checked(document.file, document.sha256)
+    if content is None:
         raise DocumentRefused(_("The stored file of %(number)s does not match its recorded SHA-256.")
                               % {"number": document.number}, code="tampered")
     audit.record("document.download", actor=actor, obj=document, committee=document.committee,

@@ -109,13 +109,14 @@ def _fields(source: str) -> list[str]:
     return names
 
 
-def _resolves(path: str) -> bool:
-    node: Any = SAMPLE
+def lookup(values: dict[str, Any], path: str) -> Any:
+    """The value at a dotted field name (``worker.name``), or None when there is no such field."""
+    node: Any = values
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
-            return False
+            return None
         node = node[part]
-    return True
+    return node
 
 
 def check(kind: str, *parts: str) -> None:
@@ -123,7 +124,7 @@ def check(kind: str, *parts: str) -> None:
     used: list[str] = []
     for part in parts:
         used += _fields(part)
-    unknown = [name for name in used if not _resolves(name)]
+    unknown = [name for name in used if lookup(SAMPLE, name) is None]
     if unknown:
         raise ValidationFailed(_("The template uses a field that does not exist: {{ %(field)s }}.")
                                % {"field": unknown[0]}, code="unknown_field")

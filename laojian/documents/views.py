@@ -9,7 +9,6 @@ case material: never cached, never sniffed, named in ASCII and in UTF-8.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -357,13 +356,12 @@ def delivery_receipt_download(request: HttpRequest, case_pk: int, delivery_pk: i
     if not delivery.receipt:
         raise Http404(_("This delivery has no receipt scan."))
     try:
-        with delivery.receipt.open("rb") as handle:
-            content = handle.read()
+        content = services.read_checked(delivery.receipt, delivery.receipt_sha256)
     except FileNotFoundError:
         messages.error(request, _("The receipt scan of %(number)s is missing from storage. Tell the system "
                                   "administrator.") % {"number": delivery.document.number})
         return _deliveries_of(case.pk, delivery.document_id)
-    if hashlib.sha256(content).hexdigest() != delivery.receipt_sha256:
+    if content is None:
         messages.error(request, _("The stored receipt scan of %(number)s has been changed since it was recorded: "
                                   "it is not sent. Tell the system administrator.")
                        % {"number": delivery.document.number})

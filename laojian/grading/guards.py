@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from laojian.cases.workflow import Context, TransitionRefused
@@ -46,12 +47,12 @@ def conclusion_ready(case: Case, ctx: Context) -> None:
     opinions = list(conclusion.opinions.all())
     if not opinions or any(not o.signed for o in opinions):
         raise TransitionRefused(_("A conclusion cannot rest on unsigned opinions."), code="unsigned_opinions")
-    newer = Opinion.objects.filter(case=case, author_id__in=[o.author_id for o in opinions]).exclude(
-        pk__in=[o.pk for o in opinions]).filter(version__gt=min(o.version for o in opinions))
-    for other in newer:
-        if any(o.author_id == other.author_id and other.version > o.version for o in opinions):
-            raise TransitionRefused(_("An expert is correcting their opinion; wait for the signed correction."),
-                                    code="opinion_being_corrected")
+    newer = Q()
+    for opinion in opinions:
+        newer |= Q(author_id=opinion.author_id, version__gt=opinion.version)
+    if Opinion.objects.filter(newer, case=case).exists():
+        raise TransitionRefused(_("An expert is correcting their opinion; wait for the signed correction."),
+                                code="opinion_being_corrected")
 
 
 def approver_wrote_no_opinion(case: Case, ctx: Context) -> None:
