@@ -45,7 +45,10 @@ def chromium():
 
 @pytest.fixture
 def page(chromium):
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    # Playwright's wait_for_function polls by evaluating a string in the page, which the site's
+    # Content-Security-Policy forbids (no 'unsafe-eval'), so this context bypasses the policy.
+    # The policy itself is exercised by the `strict_page` fixture (e2e/test_staff_two_factor.py).
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
@@ -58,3 +61,18 @@ def page(chromium):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def strict_page(chromium):
+    """A page under the site's Content-Security-Policy; ``page.csp_violations`` lists what the browser refused."""
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.csp_violations = []
+    page.on("console", lambda msg: page.csp_violations.append(msg.text)
+            if "Content Security Policy" in msg.text else None)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -1,7 +1,9 @@
 """Eligibility checks the clerk sees before accepting an application (domain.md step 2).
 
 They are shown, not enforced: the clerk may know what the system does not (a conclusion made by
-another committee, a paper file). Rejection stays the clerk's reasoned decision.
+another committee, a paper file). Rejection stays the clerk's reasoned decision. One exception: a
+review appraisal asked for less than a year after the earlier conclusion on record cannot be
+accepted (the ``accept`` step's guard), since the law allows it only after a year.
 """
 
 from __future__ import annotations
@@ -36,6 +38,30 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def earlier_conclusion_case(case: Case) -> Case | None:
+    """The appraisal a review appraisal reviews: the one linked, else the worker's latest concluded one."""
+    if case.earlier_case_id is not None:
+        return case.earlier_case
+    return (Case.objects.filter(worker_id=case.worker_id, case_type__in=GRADING_TYPES, concluded_on__isnull=False)
+            .exclude(pk=case.pk).order_by("-concluded_on", "-id").first())
+
+
+def review_too_early(case: Case, on: dt.date) -> str:
+    """Why a review appraisal cannot be accepted yet ("" when it can): one year after the earlier
+    conclusion at the earliest (domain.md, Review appraisal)."""
+    if case.case_type != CaseType.REVIEW:
+        return ""
+    earlier = earlier_conclusion_case(case)
+    if earlier is None or earlier.concluded_on is None:
+        return ""
+    earliest = add_months(earlier.concluded_on, 12 * REVIEW_MIN_YEARS)
+    if (case.received_on or on) >= earliest:
+        return ""
+    return _("A review appraisal may be asked for one year after the last conclusion at the earliest: "
+             "the last conclusion was made on %(date)s, so not before %(earliest)s.") % {
+        "date": earlier.concluded_on.isoformat(), "earliest": earliest.isoformat()}
+
+
 def check(case: Case, *, today: dt.date | None = None) -> list[Flag]:
     """Every eligibility concern for this application, most serious first."""
     on = case.received_on or today or clocks.today()
@@ -43,18 +69,15 @@ def check(case: Case, *, today: dt.date | None = None) -> list[Flag]:
     others = Case.objects.filter(worker_id=case.worker_id).exclude(pk=case.pk)
 
     if case.case_type == CaseType.REVIEW:
-        last = (others.filter(case_type__in=GRADING_TYPES, concluded_on__isnull=False)
-                .order_by("-concluded_on").values_list("concluded_on", flat=True).first())
-        if last is None:
+        earlier = earlier_conclusion_case(case)
+        if earlier is None:
             flags.append(Flag("review_without_conclusion", _(
                 "A review appraisal needs an earlier conclusion, and none is on record for this worker: "
                 "ask for the earlier conclusion letter."), blocking=False))
-        elif on < add_months(last, 12 * REVIEW_MIN_YEARS):
-            flags.append(Flag("review_too_early", _(
-                "A review appraisal may be asked for one year after the last conclusion at the earliest: "
-                "the last conclusion was made on %(date)s, so not before %(earliest)s.")
-                % {"date": last.isoformat(), "earliest": add_months(last, 12 * REVIEW_MIN_YEARS).isoformat()},
-                blocking=True))
+        else:
+            too_early = review_too_early(case, on)
+            if too_early:
+                flags.append(Flag("review_too_early", too_early, blocking=True))
 
     if case.case_type == CaseType.LEAVE_EXTENSION:
         injury = case.determination.injury_date

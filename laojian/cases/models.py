@@ -177,6 +177,21 @@ class Case(TimeStampedModel):
         settings.AUTH_USER_MODEL, verbose_name=_("accepted by"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
     )
+    reviewed_on = models.DateField(_("preliminary review passed on"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    # Set while the reviewer's questions to the clerk wait for an answer (preliminary review).
+    returned_for_answer = models.BooleanField(_("returned to the clerk"), default=False)
+    # Set when the reviewer marks the case difficult from the start: the panel's opinions then go
+    # to collective discussion even when they agree.
+    difficult_reason = models.TextField(_("marked difficult at preliminary review"), blank=True)
+    # A review appraisal (复查鉴定) names the case whose conclusion it reviews.
+    earlier_case = models.ForeignKey(
+        "self", verbose_name=_("earlier appraisal"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="review_appraisals",
+    )
     concluded_on = models.DateField(_("concluded on"), null=True, blank=True)
     delivered_on = models.DateField(_("delivered on"), null=True, blank=True)
     extension_days = models.PositiveSmallIntegerField(_("extension (days)"), default=0)
@@ -216,6 +231,7 @@ class Case(TimeStampedModel):
             ("accept_case", "Can accept an application"),
             ("reject_case", "Can reject an application"),
             ("review_case", "Can do the preliminary review"),
+            ("answer_return", "Can answer a reviewer's return"),
             ("schedule_case", "Can schedule an appraisal"),
             ("record_examination", "Can record that the examination took place"),
             ("mark_difficult", "Can mark a case difficult"),
@@ -258,12 +274,14 @@ class CaseAssignment(TimeStampedModel):
         CLERK = "clerk", _("clerk")
         REVIEWER = "reviewer", _("reviewer")
         EXPERT = "expert", _("panel expert")
+        # A fresh panel drawn for a second opinion (专家复审); its members never sat on the first.
+        SECOND_EXPERT = "second_expert", _("second-opinion expert")
         LEADER = "leader", _("leader")
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="assignments")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT,
                              related_name="case_assignments")
-    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from laojian.cases import clocks, eligibility, materials, selectors, services, uploads
 from laojian.cases.forms import ApplicationForm, add_service_errors, register_arguments
-from laojian.cases.models import Case, CaseAssignment, CaseType, MaterialStatus, Mode, Status
+from laojian.cases.models import ApplicantKind, Case, CaseAssignment, CaseType, MaterialStatus, Mode, Status
 from laojian.cases.workflow import TRANSITIONS
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, NotFoundError, ValidationFailed
@@ -65,6 +65,37 @@ OTHER_ACTIONS: dict[str, Any] = {
     "document_issued": gettext_lazy("Document issued"),
     "delivery_sent": gettext_lazy("Document sent"),
     "delivery_received": gettext_lazy("Receipt of a document recorded"),
+    "reappraisal_requested": gettext_lazy("Re-appraisal requested"),
+    "reappraisal_exported": gettext_lazy("File exported for the provincial committee"),
+    "reappraisal_result": gettext_lazy("Provincial re-appraisal result recorded"),
+    "second_opinion_drawn": gettext_lazy("Second-opinion panel drawn"),
+    "second_opinion_signed": gettext_lazy("Second-opinion panel signed"),
+    "second_opinion_adopted": gettext_lazy("Second-opinion panel's result adopted as the draft conclusion"),
+    "discussion_scheduled": gettext_lazy("Put on a collective discussion's agenda"),
+    "discussion_unscheduled": gettext_lazy("Taken off a collective discussion's agenda"),
+    "discussion_decided": gettext_lazy("Collective discussion decided"),
+    "claimed_care_add": gettext_lazy("Claimed care added"),
+    "claimed_care_change": gettext_lazy("Claimed care corrected"),
+    "claimed_care_remove": gettext_lazy("Claimed care removed"),
+    "crosscheck_flags_found": gettext_lazy("Cross-check doubts found"),
+    "crosscheck_flag_cleared": gettext_lazy("Cross-check doubt cleared"),
+    "crosscheck_flag_confirmed": gettext_lazy("Cross-check doubt confirmed"),
+    "crosscheck_letter_sent": gettext_lazy("Cross-check letter sent"),
+    "crosscheck_letter_reply": gettext_lazy("Reply to a cross-check letter recorded"),
+    "crosscheck_override_recorded": gettext_lazy("Override of open doubts recorded"),
+    "crosscheck_override": gettext_lazy("Conclusion approved with doubts open (override)"),
+}
+
+# Timeline entries whose notes tell the first panel's findings: hidden from a blind second-opinion panel.
+BLIND_ACTIONS = frozenset({"mark_difficult", "opinions_diverge", "conclusion_drafted", "opinion_signed",
+                           "discussion_decided", "second_opinion_signed"})
+
+# The worklist's filter of delivered cases whose re-appraisal window is still open (a status-like choice).
+REAPPRAISAL_WINDOW = "reappraisal_window"
+# How the case page names a re-appraisal's state (the review app records it on the timeline).
+REAPPRAISAL_OUTCOMES: dict[str, Any] = {
+    "upheld": gettext_lazy("upheld"),
+    "changed": gettext_lazy("changed"),
 }
 
 SORT_COLUMNS = ("due", "number", "received")
@@ -166,17 +197,23 @@ def worklist(request: HttpRequest) -> HttpResponse:
     if sort not in selectors.SORTS:
         sort = "due"
     status = request.GET.get("status", "")
-    if status != "all" and status not in Status.values:
+    if status not in ("all", REAPPRAISAL_WINDOW) and status not in Status.values:
         status = ""
+    today = clocks.today()
+    window_open = status == REAPPRAISAL_WINDOW
     cases = selectors.worklist(
         request.user,
         sort=sort,
-        status=status if status in Status.values else None,
+        status=Status.DELIVERED if window_open else (status if status in Status.values else None),
         open_only=status != "all",
     )
+    if window_open:
+        # The parties' deadline, not the committee's: the soonest end first unless sorted otherwise.
+        cases = cases.filter(reappraisal_window_ends__gte=today)
+        if sort in ("due", "-due"):
+            cases = cases.order_by(f"{'-' if sort == '-due' else ''}reappraisal_window_ends", "id")
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
 
-    today = clocks.today()
     rows = list(page.object_list)
     # Labels translated once per page: get_FOO_display per row and column costs a quarter of the page.
     type_labels, mode_labels, status_labels = (
@@ -189,6 +226,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
         which = clocks.next_clock(case)
         case.due = _due(case.next_due, today, case.committee.risk_warning_days,
                         label=CLOCK_LABELS[which] if which else "")
+        if case.status == Status.DELIVERED and case.reappraisal_window_ends and case.reappraisal_window_ends >= today:
+            # No committee clock runs once delivered: show the parties' re-appraisal window instead.
+            case.due = Due(date=case.reappraisal_window_ends, risk=None,
+                           days_left=clocks.days_left(case.reappraisal_window_ends, today),
+                           label=CLOCK_LABELS["reappraisal_window"])
 
     columns = {}
     for column in SORT_COLUMNS:
@@ -206,6 +248,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "status": status,
         "columns": columns,
         "status_choices": Status.choices,
+        "reappraisal_window": REAPPRAISAL_WINDOW,
         "sort_choices": SORT_CHOICES,
         "today": today,
     }
@@ -250,21 +293,26 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 Due(date=date, days_left=None, risk=None, label=label, basis=_basis_text(info), running=False)
             )
 
+    assignments = list(selectors.case_assignments(case))
+    panel_roles = {CaseAssignment.Role.EXPERT, CaseAssignment.Role.SECOND_EXPERT}
+    staff = request.user.has_perm("cases.view_committee_cases")
+    own_roles = {a.role for a in assignments if a.user_id == request.user.pk}
+    if not staff:
+        # The panels' names are not shown to applicants or employers, nor one panel's to the other.
+        assignments = [a for a in assignments if a.role not in panel_roles or a.role in own_roles]
+    # A second-opinion panel is blind (by default): what the first panel found stays hidden from it.
+    blind = (not staff and CaseAssignment.Role.SECOND_EXPERT in own_roles and case.committee.second_opinion_blind)
     timeline = [
         {
             "entry": entry,
             "action": _action_label(entry.action),
             "from_status": _status_label(entry.from_status),
             "to_status": _status_label(entry.to_status),
+            "note_hidden": blind and entry.action in BLIND_ACTIONS,
         }
         for entry in selectors.case_timeline(case)
     ]
-    assignments = list(selectors.case_assignments(case))
-    if not request.user.has_perm("cases.view_committee_cases") and not any(
-        a.user_id == request.user.pk and a.role == CaseAssignment.Role.EXPERT for a in assignments
-    ):
-        # The panel's names are not shown to applicants or employers.
-        assignments = [a for a in assignments if a.role != CaseAssignment.Role.EXPERT]
+    entries = [item["entry"] for item in timeline]
     actions = selectors.available_transitions(request.user, case)
     checklist = selectors.case_checklist(case)
     context = {
@@ -279,9 +327,42 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "eligibility": (eligibility.check(case, today=today)
                         if case.status in ELIGIBILITY_STATES and request.user.has_perm("cases.accept_case") else []),
         "today": today,
+        "open_return": _open_return(request, case, entries),
+        "reappraisal": _reappraisal_state(entries),
         **_materials_context(request, case, checklist, actions),
     }
     return render(request, "cases/case_detail.html", context)
+
+
+def _open_return(request: HttpRequest, case: Case, entries: list[Any]) -> Any:
+    """The reviewer's questions waiting for the clerk's answer (the latest return), shown to committee staff."""
+    if not case.returned_for_answer or not request.user.has_perm("cases.view_committee_cases"):
+        return None
+    return next((e for e in reversed(entries) if e.action == "return_to_clerk"), None)
+
+
+def _reappraisal_state(entries: list[Any]) -> dict[str, Any] | None:
+    """The re-appraisal's state as its timeline tells it (request, export, provincial result), or None."""
+    latest = {}
+    for entry in entries:
+        if entry.action in ("reappraisal_requested", "reappraisal_exported", "reappraisal_result"):
+            latest[entry.action] = entry
+    requested = latest.get("reappraisal_requested")
+    if requested is None:
+        return None
+    data, result = requested.data or {}, latest.get("reappraisal_result")
+    try:
+        party = ApplicantKind(data.get("party", "")).label
+    except ValueError:
+        party = data.get("party", "")
+    outcome = (result.data or {}).get("outcome", "") if result else ""
+    return {
+        "requested_on": _date_text(data.get("requested_on", "")), "party": party,
+        "requester": data.get("requester", ""),
+        "exported_at": latest["reappraisal_exported"].at if "reappraisal_exported" in latest else None,
+        "result": result, "outcome": outcome, "outcome_label": REAPPRAISAL_OUTCOMES.get(outcome, outcome),
+        "number": (result.data or {}).get("number", "") if result else "",
+    }
 
 
 # WORKFLOW STEPS -----------------------------------------------------------------------------------

@@ -91,11 +91,49 @@ def reviewer_not_on_panel(case: Case, ctx: Context) -> None:
 
 def leader_not_on_panel(case: Case, ctx: Context) -> None:
     """The leader who approves a conclusion must not have given an opinion on it."""
-    if _sits_on_panel(case, ctx.actor):
+    if _sits_on_panel(case, ctx.actor) or CaseAssignment.objects.filter(
+            case=case, user=ctx.actor, role=CaseAssignment.Role.SECOND_EXPERT).exists():
         raise TransitionRefused(
             _("You sat on this case's expert panel, so another leader must approve its conclusion."),
             code="panel_member_conclude",
         )
+
+
+def approver_did_not_accept_or_review(case: Case, ctx: Context) -> None:
+    """Separation of duties: whoever accepted or reviewed a case does not approve its conclusion."""
+    if case.accepted_by_id == ctx.actor.pk:
+        raise TransitionRefused(
+            _("You accepted this case, so another leader must approve its conclusion."),
+            code="same_person_accept_conclude",
+        )
+    if case.reviewed_by_id == ctx.actor.pk:
+        raise TransitionRefused(
+            _("You did this case's preliminary review, so another leader must approve its conclusion."),
+            code="same_person_review_conclude",
+        )
+
+
+def return_answered(case: Case, ctx: Context) -> None:
+    """The reviewer's questions must be answered before the review can pass."""
+    if case.returned_for_answer:
+        raise TransitionRefused(
+            _("The clerk has not yet answered the questions this case was returned with."),
+            code="return_unanswered",
+        )
+
+
+def return_is_open(case: Case, ctx: Context) -> None:
+    if not case.returned_for_answer:
+        raise TransitionRefused(_("This case has not been returned with questions."), code="no_open_return")
+
+
+def review_not_too_early(case: Case, ctx: Context) -> None:
+    """A review appraisal (复查鉴定) may be accepted one year after the earlier conclusion at the earliest."""
+    from laojian.cases.eligibility import review_too_early  # eligibility imports the selectors
+
+    message = review_too_early(case, ctx.today)
+    if message:
+        raise TransitionRefused(message, code="review_too_early")
 
 
 def expert_sits_on_panel(case: Case, ctx: Context) -> None:
@@ -167,6 +205,33 @@ def set_accepted(case: Case, ctx: Context) -> None:
     case.accepted_by = ctx.actor
 
 
+def set_reviewed(case: Case, ctx: Context) -> None:
+    case.reviewed_on = ctx.today
+    case.reviewed_by = ctx.actor
+
+
+def set_difficult_from_start(case: Case, ctx: Context) -> None:
+    case.difficult_reason = ctx.note
+
+
+def set_returned(case: Case, ctx: Context) -> None:
+    case.returned_for_answer = True
+
+
+def set_answered(case: Case, ctx: Context) -> None:
+    case.returned_for_answer = False
+
+
+def link_earlier_case(case: Case, ctx: Context) -> None:
+    """A review appraisal is linked to the worker's latest concluded appraisal unless the clerk chose one."""
+    from laojian.cases.eligibility import earlier_conclusion_case
+
+    if case.earlier_case_id is None:
+        earlier = earlier_conclusion_case(case)
+        if earlier is not None:
+            case.earlier_case = earlier
+
+
 def set_concluded(case: Case, ctx: Context) -> None:
     case.concluded_on = ctx.today
 
@@ -228,11 +293,22 @@ _TRANSITIONS: tuple[Transition, ...] = (
                frozenset({S.CORRECTION_REQUESTED}), S.REJECTED, "cases.reject_case",
                guards=(correction_time_is_up,), style="danger"),
     Transition("accept", _("Accept"), frozenset({S.SUBMITTED}), S.ACCEPTED, "cases.accept_case",
-               effects=(set_accepted,)),
+               guards=(review_not_too_early,), effects=(set_accepted, link_earlier_case)),
     Transition("reject", _("Reject"), frozenset({S.SUBMITTED, S.CORRECTION_REQUESTED}), S.REJECTED,
                "cases.reject_case", note_required=True, note_label=_("Reasons for rejection"), style="danger"),
     Transition("pass_review", _("Pass preliminary review"), frozenset({S.ACCEPTED}), S.REVIEWED,
-               "cases.review_case", guards=(reviewer_did_not_accept, reviewer_not_on_panel)),
+               "cases.review_case", guards=(reviewer_did_not_accept, reviewer_not_on_panel, return_answered),
+               effects=(set_reviewed,), elsewhere=True),
+    Transition("pass_review_difficult", _("Pass review, marked difficult"), frozenset({S.ACCEPTED}), S.REVIEWED,
+               "cases.review_case", guards=(reviewer_did_not_accept, reviewer_not_on_panel, return_answered),
+               effects=(set_reviewed, set_difficult_from_start), note_required=True,
+               note_label=_("Why the case is difficult"), style="secondary", elsewhere=True),
+    Transition("return_to_clerk", _("Return to the clerk"), frozenset({S.ACCEPTED}), None, "cases.review_case",
+               guards=(reviewer_did_not_accept, reviewer_not_on_panel, return_answered), effects=(set_returned,),
+               note_required=True, note_label=_("What the clerk must answer"), style="secondary", elsewhere=True),
+    Transition("answer_return", _("Answer the reviewer"), frozenset({S.ACCEPTED}), None, "cases.answer_return",
+               guards=(return_is_open,), effects=(set_answered,), note_required=True,
+               note_label=_("Your answer to the reviewer"), style="secondary"),
     Transition("schedule", _("Schedule appraisal"), frozenset({S.REVIEWED}), S.SCHEDULED, "cases.schedule_case"),
     Transition("reschedule", _("Reschedule"), frozenset({S.SCHEDULED}), None, "cases.schedule_case",
                guards=(positive_shift,), effects=(shift_for_reschedule,), note_required=True,
@@ -243,7 +319,8 @@ _TRANSITIONS: tuple[Transition, ...] = (
                "cases.mark_difficult", note_required=True, note_label=_("Why the case is difficult"),
                style="secondary"),
     Transition("conclude", _("Approve conclusion"), frozenset({S.EXAMINED, S.DIFFICULT}), S.CONCLUDED,
-               "cases.conclude_case", guards=(leader_not_on_panel,), effects=(set_concluded,), elsewhere=True),
+               "cases.conclude_case", guards=(leader_not_on_panel, approver_did_not_accept_or_review),
+               effects=(set_concluded,), elsewhere=True),
     Transition("approve_extension", _("Approve 30-day extension"), OPEN_BEFORE_CONCLUSION, None,
                "cases.approve_extension", guards=(extension_not_yet_granted,), effects=(grant_extension,),
                note_required=True, note_label=_("Reason for the extension"), style="secondary"),

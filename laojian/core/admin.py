@@ -1,10 +1,15 @@
 """Reference data editable in the Django admin; the audit trail is read-only there."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from laojian.core import audit, totp, views
 from laojian.core.models import AuditEvent, CalendarDay, CalendarYear, Committee, User
+
+# The admin's own login page would sign a user in with the password alone: it sends to ours (SEC-07).
+admin.site.login = views.admin_login
 
 
 class ReadOnlyAdminMixin:
@@ -31,6 +36,27 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "display_name", "committee", "is_active"]
     list_filter = ["committee", "groups", "is_active"]
     fieldsets = (*DjangoUserAdmin.fieldsets, (_("Laojian"), {"fields": ("committee", "display_name", "phone")}))
+    readonly_fields = ["password_changed_at"]
+    actions = ["reset_second_factor"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return (*fieldsets, (_("Sign-in security"), {"fields": ("password_changed_at",)}))
+
+    def has_reset_second_factor_permission(self, request) -> bool:
+        return request.user.has_perm("core.reset_second_factor")
+
+    @admin.action(description=_("Reset the authenticator app (the user sets it up again)"),
+                  permissions=["reset_second_factor"])
+    def reset_second_factor(self, request, queryset):
+        """For a lost or replaced phone: removes the app and its recovery codes; each reset is audited."""
+        count = sum(totp.device_reset(user, actor=request.user, ip_address=audit.client_ip(request))
+                    for user in queryset)
+        self.message_user(request, ngettext("%(count)d authenticator app was reset.",
+                                            "%(count)d authenticator apps were reset.", count) % {"count": count},
+                          messages.SUCCESS)
 
 
 @admin.register(CalendarYear)

@@ -9,9 +9,13 @@ class CoreConfig(AppConfig):
     verbose_name = _("Committees, users and audit")
 
     def ready(self) -> None:
-        from laojian.core import roles, signals
+        from django.core import checks
+
+        from laojian.core import auth, ratelimit, roles, signals
 
         # Roles are derived data: the groups follow the declaration in roles.py after every migrate.
         post_migrate.connect(roles.sync_groups_after_migrate, sender=self)
         signals.connect_auth_signals()
         signals.connect_audit_guards()
+        auth.connect_signals()
+        checks.register(ratelimit.check_settings, checks.Tags.security)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -76,6 +77,14 @@ class Committee(TimeStampedModel):
     risk_warning_days = models.PositiveSmallIntegerField(
         _("warn this many days before a deadline"), default=5
     )
+    discussion_quorum = models.PositiveSmallIntegerField(
+        _("collective discussion quorum"), default=3,
+        help_text=_("Members who must be present, and not recused, for a collective discussion to decide a case."),
+    )
+    second_opinion_blind = models.BooleanField(
+        _("second-opinion panels are blind"), default=True,
+        help_text=_("A second-opinion panel does not see the first panel's opinions until it has signed."),
+    )
 
     class Meta:
         verbose_name = _("committee")
@@ -101,6 +110,10 @@ class User(AbstractUser):
     )
     display_name = models.CharField(_("display name"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    password_changed_at = models.DateTimeField(
+        _("password changed at"), null=True, blank=True,
+        help_text=_("Empty: never changed since the account was made (its age counts from then)."),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -108,6 +121,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
+
+    def set_password(self, raw_password: str | None) -> None:
+        """Every new password, through any form or command, restarts the rotation clock (SEC-08)."""
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
 
 
 class CalendarYear(TimeStampedModel):
@@ -202,3 +220,103 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain}#{self.seq} {self.action}"
+
+
+# SIGN-IN SECURITY (laojian.core.auth, laojian.core.totp, laojian.core.ratelimit) ---------------------
+
+
+class TOTPDevice(models.Model):
+    """A staff user's authenticator app: the second factor of SEC-07 / SEC-43 (RFC 6238 TOTP).
+
+    The shared secret is stored encrypted (AES-256-GCM, see :mod:`laojian.core.totp`) and shown
+    only until the first code confirms it. ``last_used_step`` is the newest 30-second step a
+    code was accepted for: a code of that step or an earlier one is refused (no replay).
+    """
+
+    user = models.OneToOneField(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="totp_device")
+    secret = models.CharField(_("secret (encrypted)"), max_length=200)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    last_used_step = models.PositiveBigIntegerField(_("last time step used"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+        permissions = [("reset_second_factor", _("Can reset a user's second factor"))]
+
+    def __str__(self) -> str:
+        return f"TOTP {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for signing in without the authenticator app. Only its SHA-256 is kept."""
+
+    device = models.ForeignKey(
+        TOTPDevice, verbose_name=_("authenticator app"), on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of device {self.device_id}"
+
+
+class SignInScope(models.TextChoices):
+    ACCOUNT = "account", _("user name")
+    ADDRESS = "address", _("client address")
+
+
+class AuthFailure(models.Model):
+    """One failed sign-in step (password or second factor), counted per user name and per address (SEC-09)."""
+
+    scope = models.CharField(_("scope"), max_length=10, choices=SignInScope.choices)
+    key = models.CharField(_("key"), max_length=150)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("failed sign-in")
+        verbose_name_plural = _("failed sign-ins")
+        indexes = [models.Index(fields=["scope", "key", "at"], name="auth_failure_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AuthLock(models.Model):
+    """A user name or client address that may not sign in before ``until`` (SEC-09)."""
+
+    scope = models.CharField(_("scope"), max_length=10, choices=SignInScope.choices)
+    key = models.CharField(_("key"), max_length=150)
+    until = models.DateTimeField(_("locked until"))
+
+    class Meta:
+        verbose_name = _("sign-in lock")
+        verbose_name_plural = _("sign-in locks")
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="auth_lock_scope_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} until {self.until:%Y-%m-%d %H:%M}"
+
+
+class RateCounter(models.Model):
+    """Requests counted for one rate-limit rule and one client in the current fixed window (SEC-30).
+
+    ``key`` is a keyed hash of rule and client (a phone number is never stored in clear).
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("rate counter")
+        verbose_name_plural = _("rate counters")
+        indexes = [models.Index(fields=["window_start"], name="rate_counter_window_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… {self.hits}"

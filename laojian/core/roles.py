@@ -37,7 +37,8 @@ EXPERTS_POOL = (
 ROLES: dict[str, Role] = {
     role.code: role
     for role in (
-        Role("applicant", _("Applicant"), (CASE + "submit_case", CASE + "withdraw_case"), staff=False),
+        Role("applicant", _("Applicant"), (CASE + "submit_case", CASE + "withdraw_case",
+                                            "crosscheck.enter_claimed_care"), staff=False),
         # The committee's own account for steps the rules take by themselves (see cases.services.system_actor).
         Role("system", _("Automatic rules"), (CASE + "view_committee_cases", CASE + "mark_difficult",
                                                CASE + "reject_case"), sign_in=False),
@@ -49,10 +50,11 @@ ROLES: dict[str, Role] = {
                 for p in (
                     "view_committee_cases", "view_medical", "register_case", "submit_case",
                     "request_correction", "accept_case", "reject_case", "schedule_case",
-                    "record_examination", "deliver_case", "withdraw_case", "terminate_case",
+                    "record_examination", "deliver_case", "withdraw_case", "terminate_case", "answer_return",
                 )
             )
             + EXPERTS_DRAW
+            + ("review.record_reappraisal", "crosscheck.enter_claimed_care", "crosscheck.view_flag")
             + EXPERTS_POOL
             + GRADING_READ
             + ("grading.request_extension", "documents.record_delivery")
@@ -62,7 +64,8 @@ ROLES: dict[str, Role] = {
             "reviewer",
             _("Reviewer"),
             tuple(CASE + p for p in ("view_committee_cases", "view_medical", "review_case", "mark_difficult"))
-            + GRADING_READ,
+            + GRADING_READ
+            + ("review.take_part_in_discussion", "crosscheck.view_flag"),
         ),
         Role("expert", _("Expert"), (CASE + "view_medical", CASE + "record_examination", "grading.write_opinion",
                                      "grading.request_extension"), staff=False),
@@ -79,18 +82,23 @@ ROLES: dict[str, Role] = {
             + EXPERTS_DRAW
             + GRADING_READ
             + ("grading.request_extension", "documents.manage_templates")
-            + DOCUMENTS,
+            + DOCUMENTS
+            + ("review.convene_discussion", "review.take_part_in_discussion", "review.record_reappraisal",
+               "crosscheck.view_flag", "crosscheck.override_flags"),
         ),
         Role("archivist", _("Archivist"), (CASE + "view_committee_cases", CASE + "archive_case",
                                             "documents.reprint_document", "documents.view_archive")),
-        Role("liaison", _("Cross-check liaison"), (CASE + "view_committee_cases",)),
-        Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases",
+        Role("liaison", _("Cross-check liaison"), (CASE + "view_committee_cases", "crosscheck.view_flag",
+                                                    "crosscheck.work_flags", "crosscheck.manage_sources",
+                                                    "crosscheck.enter_claimed_care", "documents.issue_document")),
+        Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases", "review.view_discussion",
                                         "experts.view_draw", "experts.view_fairness", *GRADING_READ,
                                         "documents.view_archive")),
         Role(
             "admin",
             _("System administrator"),
             ("core.view_committee", "core.change_committee", "core.view_user", "core.add_user", "core.change_user",
+             "core.reset_second_factor",
              "core.view_calendarday", "core.add_calendarday", "core.change_calendarday", "core.delete_calendarday",
              "core.view_calendaryear", "core.add_calendaryear", "core.change_calendaryear",
              *(f"experts.{verb}_{model}" for model in ("hospital", "specialty", "expert")

@@ -42,7 +42,7 @@ from laojian.core.calendar import CalendarYearMissing, WorkingCalendar
 from laojian.core.errors import ApplicationError
 from laojian.core.models import Committee, User
 from laojian.core.validators import USCC_ALPHABET, build_credit_code, build_resident_id
-from laojian.demo import data
+from laojian.demo import checks, data
 from laojian.documents import services as document_services
 from laojian.documents.models import Document
 from laojian.documents.models import Kind as DocumentKind
@@ -1050,6 +1050,7 @@ def build(*, today: dt.date | None = None, seed: int = DEFAULT_SEED, count: int 
             _replay(plans, committee)
             added = len(plans)
             _issue_recent_letters(committee)
+            checks.build(committee, today=today)
         if created or added:
             audit.record("demo.build", committee=committee, obj=committee, after={
                 "today": today.isoformat(), "seed": seed, "users_created": created, "cases_added": added,

@@ -89,11 +89,14 @@ DEFAULTS: dict[str, Default] = {
 受理编号：{{ case.number }}，被鉴定人：{{ worker.name }}。
 
 {{ note }}""", "抽"),
+    # Issued by the collective discussion when it closes, with the signed minutes of the case as the note.
     Kind.MINUTES: Default("集体讨论纪要", "", """\
 受理编号：{{ case.number }}，被鉴定人：{{ worker.name }}。
 
+会议时间：{{ discussion.held_on }}；会议地点：{{ discussion.place }}。
+
 {{ note }}""", "纪"),
-    Kind.CROSSCHECK: Default("协查函", "", """\
+    Kind.CROSSCHECK: Default("协查函", "{{ crosscheck.department }}", """\
 因办理{{ worker.name }}（身份证号：{{ worker.id_number }}）{{ case.type }}案件（受理编号：{{ case.number }}）需要，请协助核查下列事项：
 
 {{ note }}

@@ -31,6 +31,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     Kind.REJECTION: ("note",),
     Kind.TERMINATION: ("note",),
     Kind.APPRAISAL: ("appraisal.when", "appraisal.place"),
+    Kind.MINUTES: ("discussion.held_on", "note"),
+    Kind.CROSSCHECK: ("crosscheck.department", "note"),
     Kind.DELIVERY_RECEIPT: ("delivery.title", "delivery.number"),
 }
 
@@ -57,6 +59,8 @@ def case_values(case: Case, *, note: str = "", extra: dict[str, Any] | None = No
         "correction": {"due": _date(case.correction_due)},
         "note": note,
         "appraisal": {"when": "", "place": "", "bring": "身份证原件、病历及影像资料原件"},
+        "discussion": {"held_on": "", "place": ""},
+        "crosscheck": {"department": ""},
         "delivery": {"title": "", "number": ""},
         "conclusion": {"grade": "", "care_level": "", "medical_dependency": "", "months": "", "period": "",
                        "clauses": "", "basis": "", "edition": "", "number": ""},
@@ -71,7 +75,7 @@ def case_values(case: Case, *, note: str = "", extra: dict[str, Any] | None = No
             "edition": conclusion.edition.code, "number": conclusion.number or ""}
     for group, fields in (extra or {}).items():
         if isinstance(fields, dict) and isinstance(values.get(group), dict):
-            values[group].update({k: str(v) for k, v in fields.items()})
+            values[group].update({k: _date(v) if isinstance(v, dt.date) else str(v) for k, v in fields.items()})
     return values
 
 
@@ -87,6 +91,8 @@ SAMPLE: dict[str, Any] = {
     "correction": {"due": "二〇二六年四月一日"},
     "note": "（事由或材料清单）",
     "appraisal": {"when": "二〇二六年三月二十日上午9:00", "place": "聊城市人民医院门诊楼三楼", "bring": "身份证原件"},
+    "discussion": {"held_on": "二〇二六年四月八日", "place": "委员会第一会议室"},
+    "crosscheck": {"department": "聊城市医疗保障局"},
     "delivery": {"title": "劳动能力鉴定结论书", "number": "聊劳鉴结〔2026〕0001号"},
     "conclusion": {"grade": "10级", "care_level": "无生活自理障碍", "medical_dependency": "无医疗依赖", "months": "6",
                    "period": "停工留薪期", "clauses": "5.10.2(5)", "basis": "（鉴定依据）", "edition": "GB/T 16180-2014",

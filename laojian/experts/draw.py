@@ -10,8 +10,8 @@ How a draw can be trusted (see also ``services.panel_draw`` and ``laojian draw v
    to the append-only, hash-chained audit trail (``draw.commit``). Only then does it run this module
    and store the result and the seed (``draw.reveal``). Both happen in one transaction, so nobody,
    including the clerk, sees a result before the candidates are fixed, and nobody can draw again
-   "until they like it": a case has at most one active panel, and every replacement is its own,
-   logged draw with a reason.
+   "until they like it": a case has at most one active panel per purpose (the first panel, a
+   second-opinion panel), and every replacement is its own, logged draw with a reason.
 3. Anyone holding the record re-runs it: the seed must hash to ``seed_hash``, the spec to
    ``record_hash`` (and to the hash in the audit trail), and ``run(spec, seed)`` must give the stored
    panel. A change to any candidate, weight, exclusion or to the result is detected.

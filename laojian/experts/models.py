@@ -243,15 +243,23 @@ class ManualExclusion(TimeStampedModel):
 class Panel(TimeStampedModel):
     """The expert panel (专家组) of a case: what was asked for, and its members.
 
-    At most one active panel per case (a partial unique constraint), so two clerks drawing the same
-    case at once cannot produce two panels.
+    ``purpose``: the first panel, or a second-opinion panel (专家复审) drawn afresh for a difficult
+    case, none of whose members sat on any earlier panel of the case. At most one active panel per
+    case and purpose (a partial unique constraint), so two clerks drawing the same case at once
+    cannot produce two panels.
     """
 
     class State(models.TextChoices):
         ACTIVE = "active", _("active")
         CANCELLED = "cancelled", _("cancelled")
 
+    class Purpose(models.TextChoices):
+        FIRST = "first", _("first panel")
+        SECOND_OPINION = "second_opinion", _("second-opinion panel")
+
     case = models.ForeignKey("cases.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="panels")
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices, default=Purpose.FIRST)
+    reason = models.TextField(_("why a second opinion is needed"), blank=True)
     committee = models.ForeignKey(Committee, verbose_name=_("committee"), on_delete=models.PROTECT,
                                   related_name="panels")
     size = models.PositiveSmallIntegerField(_("panel size"))
@@ -266,8 +274,8 @@ class Panel(TimeStampedModel):
         verbose_name = _("panel")
         verbose_name_plural = _("panels")
         constraints = [
-            models.UniqueConstraint(fields=["case"], condition=models.Q(state="active"),
-                                    name="one_active_panel_per_case",
+            models.UniqueConstraint(fields=["case", "purpose"], condition=models.Q(state="active"),
+                                    name="one_active_panel_per_case_and_purpose",
                                     violation_error_message=_("This case already has a panel.")),
         ]
         permissions = [

@@ -9,6 +9,7 @@ logger = logging.getLogger(__name__)
 
 DRAWN = "experts.drawn"
 REPLACED = "experts.replacement"
+SECOND_OPINION = "experts.second_opinion"
 
 # Django template strings (Chinese, the committee's language for SMS).
 TEMPLATES: dict[str, dict[str, str]] = {
@@ -17,6 +18,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
                "请登录劳鉴系统确认或说明不能参加的理由。",
         "email_subject": "鉴定专家抽取通知：{{ case_number }}",
         "email_body": "您已被抽取为案件{{ case_number }}的鉴定专家，鉴定日期{{ date }}。请登录系统确认。",
+    },
+    SECOND_OPINION: {
+        "sms": "【{{ committee }}】您已被抽取为案件{{ case_number }}的复审专家（专家复审），鉴定日期{{ date }}。"
+               "请登录劳鉴系统确认或说明不能参加的理由。",
+        "email_subject": "复审专家抽取通知：{{ case_number }}",
+        "email_body": "您已被抽取为案件{{ case_number }}的复审专家（专家复审），鉴定日期{{ date }}。请登录系统确认。",
     },
     REPLACED: {
         "sms": "【{{ committee }}】您已被补充抽取为案件{{ case_number }}的鉴定专家，鉴定日期{{ date }}。"

@@ -44,6 +44,8 @@ INELIGIBLE_REASONS: dict[str, Any] = {
 
 # Why an eligible expert was recused from this case.
 RECUSAL_REASONS: dict[str, Any] = {
+    "duty": _("separation of duties: works on this case in another capacity"),
+    "first_panel": _("sat on an earlier panel of this case (a second opinion needs fresh experts)"),
     "treating_hospital": _("works at a hospital that treated this worker"),
     "conflict": _("declared a conflict of interest"),
     "earlier_panel": _("sat on an earlier appraisal of this worker"),
@@ -125,10 +127,10 @@ def pool_for(committee: Committee, codes: list[str], on: dt.date, *, min_trainin
     return entries
 
 
-def recusals_for(case: Case, entries: list[PoolEntry], *, recuse_treating_hospital: bool = True
-                 ) -> dict[int, tuple[str, str]]:
-    """The recusal rules applied to one case: expert id -> (reason code, detail). First rule wins."""
-    ids = {e.expert_id for e in entries}
+def _interest_recusals(case: Case, entries: list[PoolEntry], *, recuse_treating_hospital: bool
+                       ) -> dict[int, tuple[str, str]]:
+    """Experts with an interest in the case: the committee's manual exclusions, declared conflicts
+    with the worker or the employer, and (by the committee's rule) the treating hospitals' experts."""
     found: dict[int, tuple[str, str]] = {}
     for expert_id, reason in ManualExclusion.objects.filter(case=case).values_list("expert_id", "reason"):
         found.setdefault(expert_id, ("manual", reason))
@@ -140,16 +142,104 @@ def recusals_for(case: Case, entries: list[PoolEntry], *, recuse_treating_hospit
         for e in entries:
             if e.hospital_id in treating:
                 found.setdefault(e.expert_id, ("treating_hospital", treating[e.hospital_id]))
-    earlier = (
-        CaseAssignment.objects.filter(case__worker_id=case.worker_id, role=CaseAssignment.Role.EXPERT)
+    return found
+
+
+def _duty_recusals(case: Case, by_user: dict[int, int]) -> dict[int, tuple[str, str]]:
+    """Separation of duties: whoever accepted the case or did its preliminary review is never drawn."""
+    from django.utils.translation import gettext
+
+    found: dict[int, tuple[str, str]] = {}
+    roles = ((case.reviewed_by_id, gettext("did this case's preliminary review")),
+             (case.accepted_by_id, gettext("accepted this case")))
+    for user_id, detail in roles:  # the acceptor's detail wins when one person did both
+        if user_id in by_user:
+            found[by_user[user_id]] = ("duty", detail)
+    return found
+
+
+def sat_on_case(case: Case) -> dict[int, str]:
+    """Every user who ever sat on a panel of this case (drawn, replaced or declined, any purpose; and
+    the panel experts assigned without a draw), with the panel they sat on: user id -> purpose."""
+    seats: dict[int, str] = {}
+    for user_id, purpose in (PanelMember.objects.filter(panel__case=case, expert__user__isnull=False)
+                             .order_by("panel_id", "id").values_list("expert__user_id", "panel__purpose")):
+        seats.setdefault(user_id, purpose)
+    roles = {CaseAssignment.Role.EXPERT: Panel.Purpose.FIRST,
+             CaseAssignment.Role.SECOND_EXPERT: Panel.Purpose.SECOND_OPINION}
+    for user_id, role in CaseAssignment.objects.filter(case=case, role__in=list(roles)).values_list("user_id", "role"):
+        seats.setdefault(user_id, roles[role])
+    return seats
+
+
+def _earlier_panel_recusals(case: Case, by_user: dict[int, int]) -> dict[int, tuple[str, str]]:
+    """Experts who sat on an earlier appraisal of this worker: on any panel of the appraisal a review
+    appraisal reviews (``earlier_case``), or on a panel of any other case of the worker."""
+    found: dict[int, tuple[str, str]] = {}
+    if case.earlier_case_id:
+        earlier = (PanelMember.objects.filter(panel__case_id=case.earlier_case_id, expert__user__isnull=False)
+                   .values_list("expert__user_id", "panel__case__number"))
+        for user_id, number in earlier:
+            if user_id in by_user:
+                found.setdefault(by_user[user_id], ("earlier_panel", number or ""))
+    others = (
+        CaseAssignment.objects.filter(case__worker_id=case.worker_id,
+                                      role__in=[CaseAssignment.Role.EXPERT, CaseAssignment.Role.SECOND_EXPERT])
         .exclude(case_id=case.pk)
+        .order_by("case_id")
         .values_list("user_id", "case__number")
     )
-    by_user = {e.user_id: e.expert_id for e in entries if e.user_id}
-    for user_id, number in earlier:
+    for user_id, number in others:
         if user_id in by_user:
             found.setdefault(by_user[user_id], ("earlier_panel", number or ""))
+    return found
+
+
+def recusals_for(case: Case, entries: list[PoolEntry], *, recuse_treating_hospital: bool = True,
+                 recuse_earlier_panel: bool = True, second_opinion: bool = False
+                 ) -> dict[int, tuple[str, str]]:
+    """The recusal rules applied to one case: expert id -> (reason code, detail). First rule wins:
+    separation of duties; for a second opinion, every expert who sat on a panel of this case; the
+    committee's exclusions, declared conflicts and treating hospitals; the worker's earlier
+    appraisals (unless ``recuse_earlier_panel`` is off: the clerk's choice for a review appraisal)."""
+    ids = {e.expert_id for e in entries}
+    by_user = {e.user_id: e.expert_id for e in entries if e.user_id}
+    found: dict[int, tuple[str, str]] = dict(_duty_recusals(case, by_user))
+    if second_opinion:
+        for user_id, purpose in sat_on_case(case).items():
+            if user_id in by_user:
+                found.setdefault(by_user[user_id], ("first_panel", str(Panel.Purpose(purpose).label)))
+    for expert_id, why in _interest_recusals(case, entries, recuse_treating_hospital=recuse_treating_hospital).items():
+        found.setdefault(expert_id, why)
+    if recuse_earlier_panel:
+        for expert_id, why in _earlier_panel_recusals(case, by_user).items():
+            found.setdefault(expert_id, why)
     return {k: v for k, v in found.items() if k in ids}
+
+
+def conflicts_of_users(case: Case, user_ids: list[int]) -> dict[int, str]:
+    """For a collective discussion: which of these users, being experts of the case's committee, have
+    an interest in the case by the draw's recusal rules (the committee's exclusions, declared
+    conflicts with the worker or the employer, the treating hospitals when the committee's rule
+    recuses them), and why: user id -> translated reason. Users who are not experts, and experts
+    without such an interest, are absent. Sitting on the case's panel is no conflict here."""
+    from django.utils.translation import gettext
+
+    rows = (Expert.objects.filter(committee_id=case.committee_id, user_id__in=list(user_ids))
+            .values_list("pk", "hospital_id", "user_id"))
+    entries = [PoolEntry(pk, hospital_id, [], user_id) for pk, hospital_id, user_id in rows]
+    if not entries:
+        return {}
+    user_of = {e.expert_id: e.user_id for e in entries}
+    rules = rules_for(case.committee)
+    found = _interest_recusals(case, entries, recuse_treating_hospital=rules.recuse_treating_hospital)
+    result: dict[int, str] = {}
+    for expert_id, (code, detail) in found.items():
+        if expert_id in user_of:
+            label = str(RECUSAL_REASONS[code])
+            result[user_of[expert_id]] = (gettext("%(reason)s: %(detail)s") % {"reason": label, "detail": detail}
+                                          if detail else label)
+    return result
 
 
 def recent_draw_counts(committee: Committee, since: dt.datetime, until: dt.datetime) -> dict[int, int]:
@@ -176,19 +266,38 @@ def panels_per_day(committee: Committee, on: dt.date) -> dict[int, int]:
 
 
 def batch_drawable_cases(user: User) -> QuerySet[Case]:
-    """Cases of the user's committee waiting for a panel: reviewed or scheduled, no active panel."""
+    """Cases of the user's committee waiting for a panel: reviewed or scheduled, no active first panel."""
     from laojian.cases.models import Case, Status
 
+    first = Panel.objects.filter(case=OuterRef("pk"), state=Panel.State.ACTIVE, purpose=Panel.Purpose.FIRST)
     return (
         Case.objects.filter(committee_id=user.committee_id, status__in=[Status.REVIEWED, Status.SCHEDULED])
-        .exclude(panels__state=Panel.State.ACTIVE)
+        .exclude(Exists(first))
         .select_related("worker")
         .order_by("id")
     )
 
 
 def active_panel(case: Case) -> Panel | None:
-    return Panel.objects.filter(case=case, state=Panel.State.ACTIVE).first()
+    """The case's first panel (the one that examines and writes the opinions), if active."""
+    return Panel.objects.filter(case=case, state=Panel.State.ACTIVE, purpose=Panel.Purpose.FIRST).first()
+
+
+def second_opinion_panel(case: Case) -> Panel | None:
+    """The case's active second-opinion panel (专家复审), if one was drawn."""
+    return Panel.objects.filter(case=case, state=Panel.State.ACTIVE, purpose=Panel.Purpose.SECOND_OPINION).first()
+
+
+def had_first_panel(case: Case) -> bool:
+    """A first panel sat on the case: drawn (even if later cancelled) or assigned without a draw."""
+    return (Panel.objects.filter(case=case, purpose=Panel.Purpose.FIRST).exists()
+            or CaseAssignment.objects.filter(case=case, role=CaseAssignment.Role.EXPERT).exists())
+
+
+def first_panel_categories(case: Case) -> list[int]:
+    """The categories the latest first panel was drawn for (a second opinion judges the same injuries)."""
+    panel = Panel.objects.filter(case=case, purpose=Panel.Purpose.FIRST).order_by("-id").first()
+    return list(panel.categories) if panel else []
 
 
 def panel_members(panel: Panel) -> QuerySet[PanelMember]:
@@ -229,7 +338,8 @@ def expert_names(ids: list[int]) -> dict[int, Expert]:
 
 
 def assignments_of_expert(user: User) -> QuerySet[PanelMember]:
-    """The workbench: the seats of the signed-in expert, newest first."""
+    """The workbench: the seats of the signed-in expert on first and second-opinion panels
+    (``panel.purpose`` tells them apart), newest first."""
     return (
         PanelMember.objects.filter(expert__user=user, panel__state=Panel.State.ACTIVE)
         .select_related("panel", "panel__case")

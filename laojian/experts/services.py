@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from laojian.cases.models import CaseAssignment, Status
+from laojian.cases.models import CaseAssignment, CaseType, Status
 from laojian.cases.selectors import case_for_update
 from laojian.cases.services import assignment_add, assignment_end, timeline_add
 from laojian.core import audit
@@ -49,6 +49,17 @@ if TYPE_CHECKING:
 
 # A panel can be drawn while the case waits for its appraisal.
 DRAWABLE_STATES = frozenset({Status.REVIEWED, Status.SCHEDULED})
+# A second-opinion panel (专家复审) only for a case marked difficult.
+SECOND_OPINION_STATES = frozenset({Status.DIFFICULT})
+
+# The capacity a panel's members hold on the case.
+_ROLE_OF_PURPOSE = {Panel.Purpose.FIRST: CaseAssignment.Role.EXPERT,
+                    Panel.Purpose.SECOND_OPINION: CaseAssignment.Role.SECOND_EXPERT}
+
+
+def member_role(panel: Panel) -> str:
+    """The case-assignment role of the panel's members: expert, or second-opinion expert."""
+    return _ROLE_OF_PURPOSE[Panel.Purpose(panel.purpose)]
 
 
 def _local_today() -> dt.date:
@@ -118,10 +129,14 @@ def manual_exclusion_add(case_id: int, expert_id: int, reason: str, *, actor: Us
 
 @dataclass
 class DrawRequest:
-    categories: list[int]
+    categories: list[int]  # for a second opinion, empty: the first panel's categories
     complex: bool = False
     size: int | None = None  # None: from the committee's rules
     sitting_date: dt.date | None = None  # the appraisal date eligibility is checked for; default today
+    purpose: str = Panel.Purpose.FIRST  # or Panel.Purpose.SECOND_OPINION (专家复审)
+    reason: str = ""  # why a second opinion is needed (required for one)
+    # Review appraisal only: off lets the experts of the worker's earlier appraisals be drawn.
+    recuse_earlier_panel: bool = True
 
 
 @dataclass
@@ -133,6 +148,16 @@ class _Spec:
 def _panel_size(case: Case, request: DrawRequest) -> int:
     rules = selectors.rules_for(case.committee)
     allowed = {rules.panel_size, rules.complex_panel_size}
+    if request.purpose == Panel.Purpose.SECOND_OPINION:  # the usual size, or the larger one if asked
+        if request.size is None:
+            return rules.panel_size
+        if request.size not in allowed:
+            raise ValidationFailed(
+                _("A panel has %(small)s or %(large)s experts, not %(size)s.")
+                % {"small": rules.panel_size, "large": rules.complex_panel_size, "size": request.size},
+                code="invalid_panel_size", extra={"fields": {"size": []}},
+            )
+        return request.size
     needs_complex = request.complex or (rules.multi_category_is_complex and len(request.categories) > 1)
     wanted = rules.complex_panel_size if needs_complex else rules.panel_size
     if request.size is None:
@@ -190,7 +215,8 @@ class _DrawContext:
 
 
 def _build_spec(case: Case, ctx: _DrawContext, *, categories: list[int], size: int,
-                batch: tuple[int, int] | None = None) -> _Spec:
+                batch: tuple[int, int] | None = None, purpose: str = Panel.Purpose.FIRST,
+                recuse_earlier_panel: bool = True) -> _Spec:
     rules = ctx.rules
     by_category = ctx.specialties_for(categories)
     slots = [by_category[c] for c in categories]
@@ -202,7 +228,9 @@ def _build_spec(case: Case, ctx: _DrawContext, *, categories: list[int], size: i
     codes = sorted({c for slot in slots for c in slot})
     entries = ctx.pool(codes)
     eligible = [e for e in entries if not e.reason]
-    recusals = selectors.recusals_for(case, eligible, recuse_treating_hospital=rules.recuse_treating_hospital)
+    recusals = selectors.recusals_for(case, eligible, recuse_treating_hospital=rules.recuse_treating_hospital,
+                                      recuse_earlier_panel=recuse_earlier_panel,
+                                      second_opinion=purpose == Panel.Purpose.SECOND_OPINION)
     recent = ctx.recent
     spec = {
         "algorithm": algo.ALGORITHM,
@@ -226,6 +254,10 @@ def _build_spec(case: Case, ctx: _DrawContext, *, categories: list[int], size: i
     }
     if batch is not None:  # recent counts include the earlier draws of the batch
         spec["batch"] = list(batch)
+    if purpose != Panel.Purpose.FIRST:
+        spec["purpose"] = purpose
+    if not recuse_earlier_panel:  # the clerk's choice is part of the record
+        spec["recuse_earlier_panel"] = False
     return _Spec(spec, {e.expert_id: e.user_id for e in eligible if e.user_id})
 
 
@@ -238,10 +270,14 @@ def _commit_and_reveal(panel: Panel, spec: dict[str, Any], *, kind: str, actor: 
         record_hash=algo.record_hash(spec), seed_hash=algo.seed_hash(seed), drawn_at=at, drawn_by=actor,
         reason=reason,
     )
-    audit.record("draw.commit", actor=actor, obj=draw, committee=panel.committee,
-                 after={"case_id": panel.case_id, "kind": kind, "algorithm": draw.algorithm,
-                        "record_hash": draw.record_hash, "seed_hash": draw.seed_hash,
-                        "candidates": len(spec["candidates"]), "excluded": len(spec["excluded"])})
+    after = {"case_id": panel.case_id, "kind": kind, "algorithm": draw.algorithm,
+             "record_hash": draw.record_hash, "seed_hash": draw.seed_hash,
+             "candidates": len(spec["candidates"]), "excluded": len(spec["excluded"])}
+    if panel.purpose != Panel.Purpose.FIRST:
+        after["purpose"] = panel.purpose
+    if reason:
+        after["reason"] = reason
+    audit.record("draw.commit", actor=actor, obj=draw, committee=panel.committee, after=after)
     outcome = algo.run(spec, seed)
     draw.seed = seed.hex()
     draw.result = outcome.picks
@@ -261,7 +297,7 @@ def _seat(panel: Panel, draw: Draw, outcome: algo.Outcome, *, actor: User, at: d
         expert = experts[pick["expert"]]
         members.append(PanelMember.objects.create(panel=panel, expert=expert, draw=draw, slot=pick["slot"] or [],
                                                   drawn_at=at))
-        assignment_add(panel.case, expert.user, CaseAssignment.Role.EXPERT, actor=actor, at=at)
+        assignment_add(panel.case, expert.user, member_role(panel), actor=actor, at=at)
         if expert.phone:
             context = {"committee": panel.committee.short_name, "case_number": panel.case.number or "",
                        "date": panel.sitting_date.isoformat()}
@@ -281,41 +317,96 @@ def _categories_of(request: DrawRequest) -> list[int]:
     return categories
 
 
-def _draw_case(case_id: int, request: DrawRequest, *, actor: User, at: dt.datetime, on: dt.date,
-               ctx: _DrawContext | None, batch: tuple[int, int] | None = None) -> Panel:
-    """One case's draw inside the caller's transaction; ``ctx`` None: a context of its own."""
-    categories = _categories_of(request)
-    case = case_for_update(actor, case_id, related=("committee", "worker", "employer"))
-    if case.status not in DRAWABLE_STATES:
+def _check_request(request: DrawRequest) -> None:
+    """What can be refused before the case is read: purpose, reason, categories."""
+    if request.purpose not in Panel.Purpose.values:
+        raise ValidationFailed(_("Unknown panel purpose."), code="draw_bad_purpose")
+    if request.purpose == Panel.Purpose.SECOND_OPINION:
+        if not (request.reason or "").strip():
+            raise ValidationFailed(_("Give the reason a second-opinion panel is needed."),
+                                   code="second_opinion_no_reason", extra={"fields": {"reason": []}})
+        if request.categories:
+            _categories_of(request)
+    else:
+        _categories_of(request)
+
+
+def _panel_exists(purpose: str) -> ConflictError:
+    if purpose == Panel.Purpose.SECOND_OPINION:
+        return ConflictError(_("This case already has a second-opinion panel."), code="second_opinion_exists")
+    return ConflictError(_("This case already has a panel."), code="panel_exists")
+
+
+def _check_case(case: Case, request: DrawRequest) -> None:
+    """The case's state allows this draw: a first panel after the preliminary review; a second
+    opinion for a difficult case that had a first panel. The earlier-appraisal choice is the
+    clerk's for a review appraisal only."""
+    if request.purpose == Panel.Purpose.SECOND_OPINION:
+        if case.status not in SECOND_OPINION_STATES:
+            raise ValidationFailed(
+                _("A second-opinion panel is drawn only for a case marked difficult, not while the case is "
+                  "“%(status)s”.") % {"status": case.get_status_display()}, code="draw_wrong_state")
+        if not selectors.had_first_panel(case):
+            raise ValidationFailed(_("A second-opinion panel follows a first panel; this case has had none."),
+                                   code="second_opinion_without_first")
+    elif case.status not in DRAWABLE_STATES:
         raise ValidationFailed(
             _("A panel can be drawn only after the preliminary review, not while the case is "
               "“%(status)s”.") % {"status": case.get_status_display()}, code="draw_wrong_state")
-    if Panel.objects.filter(case=case, state=Panel.State.ACTIVE).exists():
-        raise ConflictError(_("This case already has a panel."), code="panel_exists")
+    if not request.recuse_earlier_panel and case.case_type != CaseType.REVIEW:
+        raise ValidationFailed(
+            _("Only for a review appraisal may the experts of the worker's earlier appraisal be drawn."),
+            code="earlier_panel_not_review")
+    if Panel.objects.filter(case=case, state=Panel.State.ACTIVE, purpose=request.purpose).exists():
+        raise _panel_exists(request.purpose)
+
+
+def _draw_case(case_id: int, request: DrawRequest, *, actor: User, at: dt.datetime, on: dt.date,
+               ctx: _DrawContext | None, batch: tuple[int, int] | None = None) -> Panel:
+    """One case's draw inside the caller's transaction; ``ctx`` None: a context of its own."""
+    _check_request(request)
+    case = case_for_update(actor, case_id, related=("committee", "worker", "employer"))
+    _check_case(case, request)
+    purpose = request.purpose
+    second = purpose == Panel.Purpose.SECOND_OPINION
+    reason = (request.reason or "").strip() if second else ""
+    if second and not request.categories:
+        request = replace(request, categories=selectors.first_panel_categories(case))
+        if not request.categories:
+            raise ValidationFailed(_("The first panel was not drawn in the system: choose the categories of "
+                                     "the injuries."), code="draw_no_category", extra={"fields": {"categories": []}})
+    categories = _categories_of(request)
     if ctx is None:
         ctx = _DrawContext(case.committee, on, at)
     elif ctx.committee.pk != case.committee_id:  # a batch draws for the actor's committee only
         raise NotFoundError()
-    size = _panel_size(case, DrawRequest(categories, request.complex, request.size))
+    size = _panel_size(case, replace(request, categories=categories))
     if len(categories) > size:
         raise ValidationFailed(_("A panel of %(size)s cannot cover %(n)s categories.")
                                % {"size": size, "n": len(categories)}, code="draw_too_many_categories")
-    built = _build_spec(case, ctx, categories=categories, size=size, batch=batch)
+    built = _build_spec(case, ctx, categories=categories, size=size, batch=batch, purpose=purpose,
+                        recuse_earlier_panel=request.recuse_earlier_panel)
     try:
         algo.check(built.spec)
     except algo.DrawImpossible as exc:
         raise _impossible_message(exc, size) from None
-    panel = Panel.objects.create(case=case, committee=case.committee, size=size,
+    panel = Panel.objects.create(case=case, committee=case.committee, size=size, purpose=purpose, reason=reason,
                                  complex=request.complex or size > ctx.rules.panel_size,
                                  categories=categories, sitting_date=on, created_by=actor)
     for entry in built.spec["excluded"]:
         audit.record("draw.recusal", actor=actor, obj=panel, committee=case.committee,
                      after={"case_id": case.pk, "expert_id": entry["id"], "reason": entry["reason"],
                             "detail": entry["detail"]})
-    draw, outcome = _commit_and_reveal(panel, built.spec, kind=Draw.Kind.INITIAL, actor=actor, at=at)
-    _seat(panel, draw, outcome, actor=actor, at=at, template=notifications.DRAWN)
+    draw, outcome = _commit_and_reveal(panel, built.spec, kind=Draw.Kind.INITIAL, actor=actor, at=at,
+                                       reason=reason)
+    _seat(panel, draw, outcome, actor=actor, at=at,
+          template=notifications.SECOND_OPINION if second else notifications.DRAWN)
     ctx.seated(outcome.expert_ids)
-    timeline_add(case.pk, "draw_panel", actor=actor, at=at, data={"draw": draw.pk, "size": size})
+    if second:
+        timeline_add(case.pk, "second_opinion_drawn", actor=actor, at=at, note=reason,
+                     data={"draw": draw.pk, "size": size})
+    else:
+        timeline_add(case.pk, "draw_panel", actor=actor, at=at, data={"draw": draw.pk, "size": size})
     return panel
 
 
@@ -324,18 +415,32 @@ def panel_draw(case_id: int, request: DrawRequest, *, actor: User, at: dt.dateti
     ``max_panels_per_day`` panels per expert and appraisal date; all recorded.
 
     Nothing is written when the request is bad (a panel of 4, no category, a pool that cannot cover a
-    specialty, every candidate recused). A case has at most one active panel: a second clerk drawing
-    at the same time gets ConflictError.
+    specialty, every candidate recused). A case has at most one active panel per purpose: a second
+    clerk drawing at the same time gets ConflictError.
+
+    A second-opinion panel (``purpose="second_opinion"``, 专家复审) is drawn for a difficult case that
+    had a first panel, with a reason; every expert who ever sat on a panel of the case is recused,
+    and its members hold the case as second-opinion experts. Size: the committee's usual panel size
+    unless the larger one is asked for; categories: the first panel's unless given.
     """
     _require(actor, "experts.draw_panel")
-    _categories_of(request)
+    _check_request(request)
     at = at or timezone.now()
     on = request.sitting_date or _local_today()
     try:
         with transaction.atomic():
             return _draw_case(case_id, request, actor=actor, at=at, on=on, ctx=None)
     except IntegrityError as exc:  # the partial unique constraint: someone else drew first
-        raise ConflictError(_("This case already has a panel."), code="panel_exists") from exc
+        raise _panel_exists(request.purpose) from exc
+
+
+def second_opinion_draw(case_id: int, reason: str, *, actor: User, size: int | None = None,
+                        categories: list[int] | None = None, sitting_date: dt.date | None = None,
+                        at: dt.datetime | None = None) -> Panel:
+    """Draw a second-opinion panel (专家复审) for a difficult case: see ``panel_draw``."""
+    return panel_draw(case_id, DrawRequest(list(categories or []), size=size, sitting_date=sitting_date,
+                                           purpose=Panel.Purpose.SECOND_OPINION, reason=reason),
+                      actor=actor, at=at)
 
 
 # BATCH DRAW FOR A SITTING ---------------------------------------------------------------------------
@@ -471,7 +576,9 @@ def _replacement_spec(panel: Panel, member: PanelMember, on: dt.date) -> dict[st
             detail = str(selectors.INELIGIBLE_REASONS.get(entry.reason, "")) if entry else ""
             excluded[expert_id] = {"id": expert_id, "reason": "no_longer_eligible", "detail": detail}
     fresh = selectors.recusals_for(panel.case, [e for e in now_entries.values() if not e.reason],
-                                   recuse_treating_hospital=rules.recuse_treating_hospital)
+                                   recuse_treating_hospital=rules.recuse_treating_hospital,
+                                   recuse_earlier_panel=base.get("recuse_earlier_panel", True),
+                                   second_opinion=panel.purpose == Panel.Purpose.SECOND_OPINION)
     for expert_id, (code, detail) in fresh.items():
         excluded.setdefault(expert_id, {"id": expert_id, "reason": code, "detail": detail})
     return {
@@ -512,7 +619,7 @@ def member_decline(member_id: int, reason: str, *, actor: User, at: dt.datetime 
         member.decline_reason = reason
         member.answered_at = at
         member.save(update_fields=["status", "decline_reason", "answered_at", "updated_at"])
-        assignment_end(panel.case_id, [member.expert.user_id], CaseAssignment.Role.EXPERT, actor=actor)
+        assignment_end(panel.case_id, [member.expert.user_id], member_role(panel), actor=actor)
         audit.record("draw.decline", actor=actor, obj=member, committee=panel.committee,
                      after={"case_id": panel.case_id, "expert_id": member.expert_id, "reason": reason,
                             "on_behalf": on_behalf})
@@ -548,7 +655,7 @@ def panel_cancel(panel_id: int, reason: str, *, actor: User) -> Panel:
         panel.state = Panel.State.CANCELLED
         panel.save(update_fields=["state", "updated_at"])
         users = list(panel.members.values_list("expert__user_id", flat=True))
-        assignment_end(panel.case_id, users, CaseAssignment.Role.EXPERT, actor=actor)
+        assignment_end(panel.case_id, users, member_role(panel), actor=actor)
         audit.record("draw.panel_cancel", actor=actor, obj=panel, committee=panel.committee,
                      after={"case_id": panel.case_id, "reason": reason})
     return panel

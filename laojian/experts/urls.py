@@ -6,6 +6,7 @@ app_name = "experts"
 urlpatterns = [
     path("cases/<int:case_id>/draw/", views.case_draw, name="case_draw"),
     path("cases/<int:case_id>/draw/run/", views.case_draw_run, name="case_draw_run"),
+    path("cases/<int:case_id>/draw/second-opinion/", views.case_second_opinion_run, name="case_second_opinion_run"),
     path("cases/<int:case_id>/draw/treating/", views.case_treating_add, name="case_treating_add"),
     path("cases/<int:case_id>/draw/exclude/", views.case_exclusion_add, name="case_exclusion_add"),
     path("draws/<int:pk>/", views.draw_record, name="draw_record"),

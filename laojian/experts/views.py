@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from laojian.cases.models import Case
+from laojian.cases.models import Case, CaseType
 from laojian.cases.selectors import case_get_for
 from laojian.core.errors import ApplicationError, NotFoundError
 from laojian.core.http import HttpResponseSeeOther
@@ -28,6 +28,7 @@ from laojian.experts.models import (
     Draw,
     Expert,
     Hospital,
+    Panel,
     PanelMember,
     TrainingRecord,
     UnavailablePeriod,
@@ -62,13 +63,27 @@ def _parse_date(value: str | None, default: dt.date) -> dt.date:
 @require_GET
 @login_required
 def case_draw(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case's first panel and second-opinion panel, the draw records, the recusal inputs and the
+    draw forms (the first panel after the preliminary review, a second opinion for a difficult case)."""
     case = _staff_case(request, case_id)
     panel = selectors.active_panel(case)
+    second = selectors.second_opinion_panel(case)
+    can_draw = request.user.has_perm("experts.draw_panel")
+    rules = selectors.rules_for(case.committee)
     context: dict[str, Any] = {
         "case": case,
         "panel": panel,
         "members": list(selectors.panel_members(panel)) if panel else [],
         "short": bool(panel and selectors.panel_is_short(panel)),
+        "second": second,
+        "second_members": list(selectors.panel_members(second)) if second else [],
+        "second_short": bool(second and selectors.panel_is_short(second)),
+        "second_drawable": (can_draw and second is None and case.status in services.SECOND_OPINION_STATES
+                            and selectors.had_first_panel(case)),
+        "first_categories": selectors.first_panel_categories(case),
+        "sizes": sorted({rules.panel_size, rules.complex_panel_size}),
+        "usual_size": rules.panel_size,
+        "is_review": case.case_type == CaseType.REVIEW,
         "draws": list(selectors.draws_of_case(case)),
         "categories": Category.choices,
         "treating": list(case.treating_hospitals.select_related("hospital")),
@@ -76,7 +91,7 @@ def case_draw(request: HttpRequest, case_id: int) -> HttpResponse:
         "hospitals": Hospital.objects.filter(committee=case.committee).order_by("code"),
         "experts": Expert.objects.filter(committee=case.committee, status=Expert.Status.ACTIVE)
         .select_related("hospital").order_by("hospital__code", "name"),
-        "can_draw": request.user.has_perm("experts.draw_panel"),
+        "can_draw": can_draw,
         "drawable": case.status in services.DRAWABLE_STATES,
         "today": timezone.localdate(),
     }
@@ -97,10 +112,13 @@ def case_draw_run(request: HttpRequest, case_id: int) -> HttpResponse:
     except ValueError:
         messages.error(request, _("Some of the information is not valid."))
         return _back(case.pk)
+    # The earlier-appraisal checkbox is on the form of a review appraisal only; elsewhere the rule holds.
+    recuse_earlier = request.POST.get("recuse_earlier_panel") == "on" or not request.POST.get("earlier_choice")
     try:
         panel = services.panel_draw(case.pk, services.DrawRequest(
             categories=categories, complex=request.POST.get("complex") == "on", size=size,
             sitting_date=_parse_date(request.POST.get("sitting_date"), timezone.localdate()),
+            recuse_earlier_panel=recuse_earlier,
         ), actor=request.user)
     except NotFoundError:
         raise _404() from None
@@ -109,6 +127,31 @@ def case_draw_run(request: HttpRequest, case_id: int) -> HttpResponse:
         return _back(case.pk)
     draw = panel.draws.order_by("id").first()
     messages.success(request, _("The panel was drawn."))
+    return HttpResponseSeeOther(reverse("experts:draw_record", args=[draw.pk]))
+
+
+@require_POST
+@login_required
+def case_second_opinion_run(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Draw a second-opinion panel (专家复审) for a difficult case, with the reason."""
+    case = _staff_case(request, case_id, write=True)
+    try:
+        categories = [int(c) for c in request.POST.getlist("categories")]
+        size = int(request.POST["size"]) if request.POST.get("size") else None
+    except ValueError:
+        messages.error(request, _("Some of the information is not valid."))
+        return _back(case.pk)
+    try:
+        panel = services.second_opinion_draw(
+            case.pk, request.POST.get("reason", ""), size=size, categories=categories, actor=request.user,
+            sitting_date=_parse_date(request.POST.get("sitting_date"), timezone.localdate()))
+    except NotFoundError:
+        raise _404() from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return _back(case.pk)
+    draw = panel.draws.order_by("id").first()
+    messages.success(request, _("The second-opinion panel was drawn."))
     return HttpResponseSeeOther(reverse("experts:draw_record", args=[draw.pk]))
 
 
@@ -173,6 +216,8 @@ def draw_record(request: HttpRequest, pk: int) -> HttpResponse:
         "extra_excluded": extra_excluded, "ineligible": ineligible, "result": result, "warnings": warnings,
         "category_labels": [Category(c).label for c in spec.get("categories", [])],
         "replaces": experts.get(spec.get("replaces")) if spec.get("replaces") else None,
+        "purpose": Panel.Purpose(draw.panel.purpose).label,
+        "earlier_not_recused": spec.get("recuse_earlier_panel") is False,
     }
     return render(request, "experts/draw_record.html", context)
 

@@ -130,3 +130,8 @@ class ExtensionApproveForm(forms.Form):
         if not note:
             raise ValidationError(_("Give the reason for the extension."))
         return note
+
+
+class AdoptSecondOpinionForm(forms.Form):
+    reason = forms.CharField(label=_("Why the second opinion is adopted"), max_length=1000,
+                             widget=forms.Textarea(attrs={"rows": 2}))

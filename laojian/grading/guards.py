@@ -45,12 +45,16 @@ def conclusion_ready(case: Case, ctx: Context) -> None:
     if conclusion.source == Conclusion.Source.PAPER:
         return  # a conclusion signed on paper before the committee used Laojian: its opinions are in the file
     opinions = list(conclusion.opinions.all())
-    if not opinions or any(not o.signed for o in opinions):
+    # A collective discussion decides on its minutes; the opinions it had before it (if any) must still
+    # be signed and current. The panels' drafts rest on their opinions.
+    if not opinions and conclusion.source != Conclusion.Source.DISCUSSION:
+        raise TransitionRefused(_("A conclusion cannot rest on unsigned opinions."), code="unsigned_opinions")
+    if any(not o.signed for o in opinions):
         raise TransitionRefused(_("A conclusion cannot rest on unsigned opinions."), code="unsigned_opinions")
     newer = Q()
     for opinion in opinions:
         newer |= Q(author_id=opinion.author_id, version__gt=opinion.version)
-    if Opinion.objects.filter(newer, case=case).exists():
+    if opinions and Opinion.objects.filter(newer, case=case).exists():
         raise TransitionRefused(_("An expert is correcting their opinion; wait for the signed correction."),
                                 code="opinion_being_corrected")
 

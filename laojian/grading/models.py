@@ -183,6 +183,9 @@ class Opinion(_SignedGuard, TimeStampedModel):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("expert"), on_delete=models.PROTECT,
                                related_name="opinions")
     version = models.PositiveSmallIntegerField(_("version"), default=1)
+    # Written by a member of a second-opinion panel (专家复审) while the case was difficult; the first
+    # panel's agreement, the drafted conclusion and ``signed_opinions`` leave these out.
+    second_opinion = models.BooleanField(_("second opinion"), default=False)
     supersedes = models.OneToOneField("self", verbose_name=_("corrects"), null=True, blank=True,
                                       on_delete=models.PROTECT, related_name="superseded_by")
     edition = models.ForeignKey(Edition, verbose_name=_("edition"), on_delete=models.PROTECT, related_name="+")
@@ -282,8 +285,9 @@ class Item(_OpinionPart):
 # THE CONCLUSION -----------------------------------------------------------------------------------
 
 class Conclusion(TimeStampedModel):
-    """The committee's appraisal conclusion (鉴定结论): drafted from agreeing signed opinions (or a
-    collective discussion), approved by a leader who wrote no opinion on the case, then numbered."""
+    """The committee's appraisal conclusion (鉴定结论): drafted from agreeing signed opinions (the
+    panel's or, adopted by a leader, a second-opinion panel's) or from a collective discussion,
+    approved by a leader who wrote no opinion on the case, then numbered."""
 
     class State(models.TextChoices):
         DRAFT = "draft", _("draft")
@@ -293,12 +297,13 @@ class Conclusion(TimeStampedModel):
         PANEL = "panel", _("the panel's agreeing opinions")
         DISCUSSION = "discussion", _("collective discussion")
         PAPER = "paper", _("a paper file entered afterwards")
+        SECOND_OPINION = "second_opinion", _("the second-opinion panel's agreeing opinions")
 
     case = models.OneToOneField("cases.Case", verbose_name=_("case"), on_delete=models.PROTECT,
                                 related_name="conclusion")
     committee = models.ForeignKey(Committee, verbose_name=_("committee"), on_delete=models.PROTECT, related_name="+")
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
-    source = models.CharField(_("drafted from"), max_length=12, choices=Source.choices, default=Source.PANEL)
+    source = models.CharField(_("drafted from"), max_length=20, choices=Source.choices, default=Source.PANEL)
     edition = models.ForeignKey(Edition, verbose_name=_("edition"), on_delete=models.PROTECT, related_name="+")
     grade = models.PositiveSmallIntegerField(_("grade"), null=True, blank=True)
     care_level = models.CharField(_("care dependency"), max_length=10, choices=CareLevel.choices,

@@ -332,3 +332,100 @@ def panel_agreement(opinions: Sequence[PanelOpinion], tolerance: Tolerance) -> A
     return Agreement(True, grade=picked["grade"], care_level=picked["care_level"],  # type: ignore[arg-type]
                      medical_dependency=picked["medical_dependency"], months=picked["months"],  # type: ignore
                      reasons=tuple(reasons))
+
+
+# TWO PANELS -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ComparedValue:
+    """One result the two panels are compared on, as a reader sees it."""
+
+    name: str
+    label: str
+    first: str
+    second: str
+    differs: bool
+
+
+@dataclass(frozen=True)
+class PanelComparison:
+    """A second-opinion panel's result next to the first panel's, and the differences in words."""
+
+    first: Agreement | None  # None: the first panel has no signed opinion to compare
+    second: Agreement
+    rows: tuple[ComparedValue, ...]
+    summary: str
+
+    @property
+    def differences(self) -> tuple[ComparedValue, ...]:
+        return tuple(row for row in self.rows if row.differs)
+
+    @property
+    def same(self) -> bool:
+        """Both panels agree, and on the same result."""
+        return bool(self.first and self.first.agrees and self.second.agrees and not self.differences)
+
+
+def _value_text(name: str, value: object) -> str:
+    if name == "grade":
+        return grade_label(value)  # type: ignore[arg-type]
+    if name == "care_level":
+        return str(CareLevel(value).label)
+    if name == "medical_dependency":
+        return str(MedicalDependency(value).label)
+    return "—" if value is None else str(value)
+
+
+def _panel_text(name: str, opinions: Sequence[PanelOpinion], agreement: Agreement | None) -> str:
+    """The panel's value when it agrees or every expert gave the same, else each expert's in turn."""
+    if not opinions or agreement is None:
+        return "—"
+    if agreement.agrees:
+        return _value_text(name, getattr(agreement, name))
+    values = [getattr(o, name) for o in opinions]
+    if len(set(values)) == 1:
+        return _value_text(name, values[0])
+    return "、".join(_value_text(name, v) for v in values)
+
+
+def compare_panels(first: Sequence[PanelOpinion], second: Sequence[PanelOpinion], tolerance: Tolerance, *,
+                   graded: bool = True, period: bool = False) -> PanelComparison:
+    """Compare a second-opinion panel (专家复审) with the first panel: each panel's agreement under the
+    committee's tolerance, then grade, care level, medical dependency and months side by side.
+
+    It only describes: which panel the conclusion follows is for the leader or the collective
+    discussion to decide."""
+    second_agreement = panel_agreement(second, tolerance)
+    first_agreement = panel_agreement(first, tolerance) if first else None
+    names = [n for n, wanted in (("grade", graded), ("care_level", True), ("medical_dependency", True),
+                                 ("months", period)) if wanted]
+    rows = []
+    for name in names:
+        before, after = _panel_text(name, first, first_agreement), _panel_text(name, second, second_agreement)
+        rows.append(ComparedValue(name, str(_FIELD_LABELS[name]), before, after, before != after))
+
+    def result(agreement: Agreement) -> str:
+        return "，".join(gettext("%(n)d months") % {"n": agreement.months} if n == "months" and agreement.months
+                        is not None else _value_text(n, getattr(agreement, n)) for n in names)
+
+    parts = []
+    if second_agreement.agrees:
+        parts.append(gettext("The second-opinion panel's %(n)d signed opinions agree: %(result)s.")
+                     % {"n": len(second), "result": result(second_agreement)})
+    else:
+        parts.append(gettext("The second-opinion panel's %(n)d signed opinions do not agree: %(reasons)s")
+                     % {"n": len(second), "reasons": " ".join(second_agreement.reasons)})
+    if first_agreement is None:
+        parts.append(gettext("The first panel has no signed opinion to compare."))
+    elif first_agreement.agrees:
+        parts.append(gettext("The first panel agreed: %(result)s.") % {"result": result(first_agreement)})
+    else:
+        parts.append(gettext("The first panel did not agree."))
+    differences = [r for r in rows if r.differs]
+    if first_agreement is not None and differences:
+        parts.append(gettext("Differences: %(list)s.") % {"list": "；".join(
+            gettext("%(what)s: first panel %(first)s, second-opinion panel %(second)s")
+            % {"what": r.label, "first": r.first, "second": r.second} for r in differences)})
+    elif first_agreement is not None:
+        parts.append(gettext("The two panels came to the same result."))
+    return PanelComparison(first_agreement, second_agreement, tuple(rows), " ".join(parts))

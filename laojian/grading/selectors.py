@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from laojian.cases.models import CaseAssignment, CaseType, TimelineEntry
 from laojian.core.errors import NotFoundError
@@ -111,14 +112,28 @@ def rules_for(committee: Committee) -> GradingRules:
 
 # A CASE'S OPINIONS --------------------------------------------------------------------------------
 
-def panel_user_ids(case: Case) -> list[int]:
-    """The experts now on the case's panel (their active assignments)."""
-    return list(CaseAssignment.objects.filter(case=case, role=CaseAssignment.Role.EXPERT, active=True)
+def _members(case: Case, role: str) -> list[int]:
+    return list(CaseAssignment.objects.filter(case=case, role=role, active=True)
                 .order_by("id").values_list("user_id", flat=True))
+
+
+def panel_user_ids(case: Case) -> list[int]:
+    """The experts now on the case's (first) panel (their active assignments)."""
+    return _members(case, CaseAssignment.Role.EXPERT)
+
+
+def second_panel_user_ids(case: Case) -> list[int]:
+    """The experts now on the case's second-opinion panel (专家复审), if one was drawn."""
+    return _members(case, CaseAssignment.Role.SECOND_EXPERT)
 
 
 def sits_on_panel(case: Case, user: User) -> bool:
     return CaseAssignment.objects.filter(case=case, user=user, role=CaseAssignment.Role.EXPERT,
+                                         active=True).exists()
+
+
+def sits_on_second_panel(case: Case, user: User) -> bool:
+    return CaseAssignment.objects.filter(case=case, user=user, role=CaseAssignment.Role.SECOND_EXPERT,
                                          active=True).exists()
 
 
@@ -130,14 +145,75 @@ def latest_opinions(case: Case) -> dict[int, Opinion]:
     return latest
 
 
-def signed_opinions(case: Case) -> dict[int, Opinion]:
-    """Each panel member's latest signed opinion."""
+def _latest_signed(case: Case, members: list[int], *, second: bool) -> dict[int, Opinion]:
     signed: dict[int, Opinion] = {}
-    members = panel_user_ids(case)
-    for opinion in (Opinion.objects.filter(case=case, author_id__in=members, state=Opinion.State.SIGNED)
+    for opinion in (Opinion.objects.filter(case=case, author_id__in=members, state=Opinion.State.SIGNED,
+                                           second_opinion=second)
                     .select_related("author", "edition").order_by("author_id", "-version")):
         signed.setdefault(opinion.author_id, opinion)
     return signed
+
+
+def signed_opinions(case: Case) -> dict[int, Opinion]:
+    """Each (first) panel member's latest signed opinion."""
+    return _latest_signed(case, panel_user_ids(case), second=False)
+
+
+def second_opinions(case: Case) -> dict[int, Opinion]:
+    """Each second-opinion panel member's latest signed second opinion."""
+    return _latest_signed(case, second_panel_user_ids(case), second=True)
+
+
+def _all_signed(case: Case, members: list[int]) -> list[Opinion] | None:
+    """The members' opinions when every one has signed their latest version, else ``None``."""
+    latest = latest_opinions(case)
+    if not members or any(m not in latest or not latest[m].signed for m in members):
+        return None
+    return [latest[m] for m in members]
+
+
+def panel_signed(case: Case) -> list[Opinion] | None:
+    """The first panel's opinions once every member has signed (none is correcting)."""
+    return _all_signed(case, panel_user_ids(case))
+
+
+def second_panel_signed(case: Case) -> list[Opinion] | None:
+    """The second-opinion panel's opinions once every member has signed (none is correcting)."""
+    return _all_signed(case, second_panel_user_ids(case))
+
+
+def _compared(case: Case, opinions: list[Opinion]) -> list[rules.PanelOpinion]:
+    period = case.case_type in PERIOD_TYPES
+    return [rules.PanelOpinion(o.grade, o.care_level, o.medical_dependency, o.months if period else None)
+            for o in opinions]
+
+
+def panel_agreement_of(case: Case, opinions: list[Opinion]) -> rules.Agreement:
+    """Whether these signed opinions agree under the committee's tolerance."""
+    return rules.panel_agreement(_compared(case, opinions), rules_for(case.committee).tolerance())
+
+
+def second_opinion_comparison(case: Case) -> rules.PanelComparison | None:
+    """The second-opinion panel against the first, once every second-opinion expert has signed."""
+    second = second_panel_signed(case)
+    if second is None:
+        return None
+    first = list(signed_opinions(case).values())
+    return rules.compare_panels(_compared(case, first), _compared(case, second),
+                                rules_for(case.committee).tolerance(), graded=case.case_type in GRADED_TYPES,
+                                period=case.case_type in PERIOD_TYPES)
+
+
+def has_signed_second_opinion(case: Case, user: User) -> bool:
+    return Opinion.objects.filter(case=case, author=user, second_opinion=True, state=Opinion.State.SIGNED).exists()
+
+
+def first_panel_hidden_from(case: Case, user: User) -> bool:
+    """Blind second opinion: a member of the second-opinion panel who has not signed yet sees nothing of
+    the first panel (its opinions, grades, why they diverged, the drafted conclusion) where the
+    committee says second opinions are blind."""
+    return (case.committee.second_opinion_blind and sits_on_second_panel(case, user)
+            and not has_signed_second_opinion(case, user))
 
 
 @dataclass(frozen=True)
@@ -153,28 +229,43 @@ class Seat:
         return bool(self.latest and not self.latest.signed and self.signed)
 
 
-def panel_progress(case: Case) -> list[Seat]:
+def _progress(ids: list[int], latest: dict[int, Opinion], signed: dict[int, Opinion]) -> list[Seat]:
     from django.contrib.auth import get_user_model
 
-    ids = panel_user_ids(case)
     users = get_user_model().objects.in_bulk(ids)
-    latest = latest_opinions(case)
-    signed = signed_opinions(case)
     return [Seat(users[i], latest.get(i), signed.get(i)) for i in ids if i in users]
 
 
+def panel_progress(case: Case) -> list[Seat]:
+    """The first panel's seats and where each opinion stands."""
+    return _progress(panel_user_ids(case), latest_opinions(case), signed_opinions(case))
+
+
+def second_opinion_progress(case: Case) -> list[Seat]:
+    """The second-opinion panel's seats and where each second opinion stands."""
+    return _progress(second_panel_user_ids(case), latest_opinions(case), second_opinions(case))
+
+
 def opinion_get_for(user: User, pk: int) -> Opinion:
-    """An opinion its author may read, or any opinion of a case in the reader's committee for staff
-    who may read the panel's opinions. Everything else is a 404."""
+    """An opinion its author may read, or any signed opinion of a case in the reader's committee for
+    staff who may read the panel's opinions. A second-opinion expert reads the case's signed opinions
+    once they have signed their own (before that, the first panel's only where second opinions are
+    not blind). Everything else is a 404."""
     opinion = (Opinion.objects.select_related("case", "case__committee", "author", "edition", "supersedes")
                .filter(pk=pk).first())
     if opinion is None:
         raise NotFoundError()
     if opinion.author_id == user.pk:
         return opinion
-    if (opinion.signed and user.has_perm("grading.view_panel_opinions")
-            and user.committee_id == opinion.case.committee_id):
-        return opinion  # staff read signed opinions; a draft is the expert's own until signed
+    if not opinion.signed:
+        raise NotFoundError()  # a draft is the expert's own until signed
+    case = opinion.case
+    if sits_on_second_panel(case, user):
+        if has_signed_second_opinion(case, user) or not (opinion.second_opinion or case.committee.second_opinion_blind):
+            return opinion
+        raise NotFoundError()
+    if user.has_perm("grading.view_panel_opinions") and user.committee_id == case.committee_id:
+        return opinion
     raise NotFoundError()
 
 
@@ -188,6 +279,69 @@ def opinion_history(opinion: Opinion) -> list[Opinion]:
 
 def conclusion_of(case: Case) -> Conclusion | None:
     return Conclusion.objects.filter(case=case).select_related("edition", "approved_by").first()
+
+
+def approved_conclusion_of(case: Case) -> Conclusion | None:
+    return Conclusion.objects.filter(case=case, state=Conclusion.State.APPROVED).first()
+
+
+# A REVIEW APPRAISAL AGAINST THE EARLIER ONE -------------------------------------------------------
+
+# Care levels from the lightest to the heaviest.
+CARE_ORDER = (rules.CareLevel.NONE, rules.CareLevel.PARTIAL, rules.CareLevel.MOST, rules.CareLevel.COMPLETE)
+
+
+class Verdict:
+    IMPROVED = "improved"
+    WORSENED = "worsened"
+    UNCHANGED = "unchanged"
+
+
+def _severity(grade: int | None, care_level: str) -> tuple[int, int]:
+    """Higher is worse: grade 1 is the worst, no grade the best; care dependency breaks a tie."""
+    return (11 - grade if grade is not None else 0,
+            CARE_ORDER.index(care_level) if care_level in CARE_ORDER else 0)
+
+
+@dataclass(frozen=True)
+class EarlierComparison:
+    """A review appraisal (复查鉴定): the earlier approved conclusion next to this case's conclusion
+    (approved or drafted), and whether the disability has improved, worsened or stayed the same."""
+
+    earlier_case: Case
+    earlier: Conclusion
+    earlier_date: dt.date | None
+    current: Conclusion | None
+    verdict: str | None  # Verdict.*, None while this case has no conclusion (not even a draft)
+
+    @property
+    def grade_changed(self) -> bool:
+        return self.current is not None and self.current.grade != self.earlier.grade
+
+    @property
+    def care_changed(self) -> bool:
+        return self.current is not None and self.current.care_level != self.earlier.care_level
+
+
+def earlier_comparison(case: Case, *, include_current: bool = True) -> EarlierComparison | None:
+    """For a case that reviews an earlier appraisal: the earlier approved conclusion against this one.
+    ``None`` without an earlier case or when it has no approved conclusion on record. The grade
+    decides the verdict (grade 1 is the worst); with the same grade, the care level does."""
+    if case.earlier_case_id is None:
+        return None
+    earlier = approved_conclusion_of(case.earlier_case)
+    if earlier is None:
+        return None
+    earlier_date = case.earlier_case.concluded_on or (
+        timezone.localdate(earlier.approved_at) if earlier.approved_at else None)
+    current = conclusion_of(case) if include_current else None
+    verdict = None
+    if current is not None:
+        before = _severity(earlier.grade, earlier.care_level)
+        after = _severity(current.grade, current.care_level)
+        verdict = (Verdict.UNCHANGED if after == before else Verdict.WORSENED if after > before
+                   else Verdict.IMPROVED)
+    return EarlierComparison(case.earlier_case, earlier, earlier_date, current, verdict)
 
 
 def extension_request_of(case: Case) -> TimelineEntry | None:
@@ -226,9 +380,19 @@ def combine_preview(edition: Edition, numbers: list[str], *, pre_existing: bool 
     return Preview(combination, clauses, unknown)
 
 
+# Where a difficult case stands: the timeline actions the queue shows, with their labels.
+STAGE_ACTIONS: dict[str, Any] = {
+    "discussion_scheduled": _("Collective discussion scheduled"),
+    "discussion_decided": _("Collective discussion decided"),
+    "second_opinion_drawn": _("Second-opinion panel drawn"),
+    "second_opinion_signed": _("Second-opinion panel has signed"),
+}
+
+
 @dataclass(frozen=True)
 class DifficultCase:
-    """A case waiting for collective discussion: why, since when, and its statutory deadline."""
+    """A case waiting for collective discussion: why, since when, its statutory deadline and where it
+    stands (the latest discussion or second-opinion step, if any)."""
 
     case: Case
     reason: str
@@ -236,6 +400,8 @@ class DifficultCase:
     waited_days: int | None
     days_left: int | None
     risk: str | None
+    stage: str = ""
+    stage_on: dt.date | None = None
 
 
 def difficult_queue(user: User, *, today: dt.date | None = None) -> list[DifficultCase]:
@@ -251,13 +417,20 @@ def difficult_queue(user: User, *, today: dt.date | None = None) -> list[Difficu
     for entry in (TimelineEntry.objects.filter(case__in=cases, action__in=("mark_difficult", "opinions_diverge"))
                   .order_by("case_id", "-at", "-id")):
         notes.setdefault(entry.case_id, entry)
+    stages: dict[int, TimelineEntry] = {}
+    for entry in (TimelineEntry.objects.filter(case__in=cases, action__in=tuple(STAGE_ACTIONS))
+                  .order_by("case_id", "-at", "-id")):
+        stages.setdefault(entry.case_id, entry)
     rows = []
     for case in cases:
         note = notes.get(case.pk)
+        stage = stages.get(case.pk)
         since = timezone.localdate(note.at) if note else None
         rows.append(DifficultCase(
             case=case, reason=note.note if note else "", since=since,
             waited_days=(today - since).days if since else None,
             days_left=clocks.days_left(case.conclusion_due, today),
-            risk=clocks.risk(case.conclusion_due, today, case.committee.risk_warning_days)))
+            risk=clocks.risk(case.conclusion_due, today, case.committee.risk_warning_days),
+            stage=str(STAGE_ACTIONS[stage.action]) if stage else "",
+            stage_on=timezone.localdate(stage.at) if stage else None))
     return rows

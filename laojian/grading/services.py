@@ -69,31 +69,49 @@ def _own_draft(opinion_id: int, actor: User) -> Opinion:
     return opinion
 
 
-def _check_can_write(case: Case, actor: User) -> None:
+def _check_can_write(case: Case, actor: User, *, second: bool | None = None) -> bool:
+    """Who may write an opinion on the case now; returns whether it is a second opinion.
+
+    A first-panel expert writes while the case is examined or difficult; a second-opinion expert
+    (``second``; worked out from the actor's seat when ``None``) only while it is difficult. Whoever
+    accepted the case or did its preliminary review gives no opinion on it (separation of duties).
+    """
     if not actor.has_perm("grading.write_opinion"):
         raise PermissionDeniedError(_("Only panel experts write appraisal opinions."))
-    if not sel.sits_on_panel(case, actor):
+    on_first = sel.sits_on_panel(case, actor)
+    if second is None:
+        second = not on_first and sel.sits_on_second_panel(case, actor)
+    if not (sel.sits_on_second_panel(case, actor) if second else on_first):
         raise PermissionDeniedError(_("You are not on this case's expert panel, so you cannot give an opinion."))
-    if case.status not in OPINION_STATES:
+    if case.accepted_by_id == actor.pk:
+        raise PermissionDeniedError(_("You accepted this case, so you cannot give an opinion on it."))
+    if case.reviewed_by_id == actor.pk:
+        raise PermissionDeniedError(_("You did this case's preliminary review, so you cannot give an opinion on it."))
+    if second and case.status != Status.DIFFICULT:
+        raise GradingRefused(_("A second opinion is written while the case is difficult; the case is "
+                               "“%(status)s”.") % {"status": case.get_status_display()}, code="opinion_closed")
+    if not second and case.status not in OPINION_STATES:
         raise GradingRefused(_("Opinions are written after the examination is recorded and before the "
                                "conclusion; the case is “%(status)s”.") % {"status": case.get_status_display()},
                              code="opinion_closed")
+    return second
 
 
 def opinion_start(case_id: int, *, actor: User) -> Opinion:
     """Open the expert's draft opinion on a case (the existing draft if there is one)."""
     with transaction.atomic():
         case = case_for_update(actor, case_id)
-        _check_can_write(case, actor)
+        second = _check_can_write(case, actor)
         latest = Opinion.objects.filter(case=case, author=actor).order_by("-version").first()
         if latest and not latest.signed:
             return latest
         if latest:
             raise GradingRefused(_("You have signed your opinion; to change it, write a corrected version."),
                                  code="already_signed")
-        opinion = Opinion.objects.create(case=case, author=actor, edition=sel.current_edition())
+        opinion = Opinion.objects.create(case=case, author=actor, edition=sel.current_edition(),
+                                         second_opinion=second)
         audit.record("opinion.start", actor=actor, obj=opinion, committee=case.committee,
-                     after={"case_id": case.pk, "version": 1})
+                     after={"case_id": case.pk, "version": 1, "second_opinion": second})
     return opinion
 
 
@@ -156,7 +174,7 @@ def opinion_save(opinion_id: int, data: OpinionInput, *, actor: User) -> Opinion
     """Save the expert's draft; bad input is refused and the stored draft stays as it was."""
     with transaction.atomic():
         opinion = _own_draft(opinion_id, actor)
-        _check_can_write(opinion.case, actor)
+        _check_can_write(opinion.case, actor, second=opinion.second_opinion)
         derived = _validate(opinion, data)
         opinion.care_needs = sorted(set(data.care_needs))
         opinion.care_level = derived["care_level"]
@@ -183,8 +201,9 @@ def opinion_save(opinion_id: int, data: OpinionInput, *, actor: User) -> Opinion
 
 
 def _content(opinion: Opinion) -> dict[str, Any]:
-    """What a signature covers, in a canonical form."""
-    return {
+    """What a signature covers, in a canonical form (a second opinion says so; the key is left out of
+    first-panel opinions so that the signatures made before second opinions existed still verify)."""
+    content = {
         "case": opinion.case_id, "author": opinion.author_id, "version": opinion.version,
         "edition": opinion.edition.code,
         "findings": [[f.body_part, f.text] for f in opinion.findings.order_by("position", "id")],
@@ -197,6 +216,9 @@ def _content(opinion: Opinion) -> dict[str, Any]:
         "period_reasons": opinion.period_reasons, "basis": opinion.basis,
         "signed_at": opinion.signed_at.isoformat() if opinion.signed_at else None,
     }
+    if opinion.second_opinion:
+        content["second_opinion"] = True
+    return content
 
 
 def signature_of(opinion: Opinion) -> str:
@@ -231,7 +253,7 @@ def opinion_sign(opinion_id: int, *, actor: User, password: str, ip_address: str
     with transaction.atomic():
         opinion = _own_draft(opinion_id, actor)
         case = case_for_update(actor, opinion.case_id)
-        _check_can_write(case, actor)
+        _check_can_write(case, actor, second=opinion.second_opinion)
         if not password or not actor.check_password(password):
             raise GradingRefused(_("The password is not correct; the opinion was not signed."), code="bad_password")
         _require_complete(opinion)
@@ -244,9 +266,15 @@ def opinion_sign(opinion_id: int, *, actor: User, password: str, ip_address: str
         audit.record("opinion.sign", actor=actor, obj=opinion, committee=case.committee, ip_address=ip_address,
                      after={"case_id": case.pk, "version": opinion.version, "signature": opinion.signature,
                             "grade": opinion.grade, "care_level": opinion.care_level, "months": opinion.months})
-        case_services.timeline_add(case.pk, "opinion_signed", actor=actor,
-                                   data={"version": opinion.version, "grade": opinion.grade_label})
-        panel_evaluate(case, actor=actor)
+        if opinion.second_opinion:
+            case_services.timeline_add(case.pk, "opinion_signed", actor=actor,
+                                       data={"version": opinion.version, "grade": opinion.grade_label,
+                                             "second_opinion": True})
+            second_opinion_evaluate(case, actor=actor)
+        else:
+            case_services.timeline_add(case.pk, "opinion_signed", actor=actor,
+                                       data={"version": opinion.version, "grade": opinion.grade_label})
+            panel_evaluate(case, actor=actor)
     return opinion
 
 
@@ -257,7 +285,7 @@ def opinion_correct(opinion_id: int, *, actor: User) -> Opinion:
         if old is None or old.author_id != actor.pk:
             raise PermissionDeniedError(_("Only the expert who wrote an opinion can correct it."))
         case = case_for_update(actor, old.case_id)
-        _check_can_write(case, actor)
+        _check_can_write(case, actor, second=old.second_opinion)
         if not old.signed:
             raise GradingRefused(_("This opinion is still a draft: change it and sign it."), code="not_signed")
         if Opinion.objects.filter(case=case, author=actor, version__gt=old.version).exists():
@@ -267,7 +295,7 @@ def opinion_correct(opinion_id: int, *, actor: User) -> Opinion:
                                  code="concluded")
         new = Opinion.objects.create(
             case=case, author=actor, version=old.version + 1, supersedes=old, edition=old.edition,
-            care_needs=old.care_needs, care_level=old.care_level, medical_dependency=old.medical_dependency,
+            second_opinion=old.second_opinion, care_needs=old.care_needs, care_level=old.care_level, medical_dependency=old.medical_dependency,
             pre_existing=old.pre_existing, grade=old.grade, computed_grade=old.computed_grade,
             grade_reasons=old.grade_reasons, months=old.months, prior_months=old.prior_months,
             diagnoses=old.diagnoses, complication=old.complication, period_reasons=old.period_reasons,
@@ -285,21 +313,27 @@ def opinion_correct(opinion_id: int, *, actor: User) -> Opinion:
 # THE PANEL'S RESULT -------------------------------------------------------------------------------
 
 def panel_evaluate(case: Case, *, actor: User) -> rules.Agreement | None:
-    """When every panel member has signed, draft the conclusion or send the case to discussion.
+    """When every (first) panel member has signed, draft the conclusion or send the case to discussion.
 
     Called inside the signing transaction; returns ``None`` while signatures are outstanding or a
-    member is correcting their opinion.
+    member is correcting their opinion. A case the reviewer marked difficult at the preliminary
+    review goes to discussion even when the panel agrees, and nothing is drafted. A draft that a
+    collective discussion or an adopted second opinion made stays: the committee decided it.
     """
-    members = sel.panel_user_ids(case)
-    latest = sel.latest_opinions(case)
-    if not members or any(m not in latest or not latest[m].signed for m in members):
+    opinions = sel.panel_signed(case)
+    if opinions is None:
         return None
-    opinions = [latest[m] for m in members]
-    period = case.case_type in sel.PERIOD_TYPES
-    agreement = rules.panel_agreement(
-        [rules.PanelOpinion(o.grade, o.care_level, o.medical_dependency, o.months if period else None)
-         for o in opinions], sel.rules_for(case.committee).tolerance())
-    Conclusion.objects.filter(case=case, state=Conclusion.State.DRAFT).delete()
+    agreement = sel.panel_agreement_of(case, opinions)
+    Conclusion.objects.filter(case=case, state=Conclusion.State.DRAFT, source=Conclusion.Source.PANEL).delete()
+    if case.difficult_reason:
+        marked = _("Marked difficult at the preliminary review: %(reason)s") % {"reason": case.difficult_reason}
+        if case.status == Status.EXAMINED:
+            case_services.transition(case.pk, "mark_difficult", actor=case_services.system_actor(case.committee),
+                                     note=" ".join([marked, *agreement.reasons]),
+                                     data={"reason": "preliminary_review"})
+        elif not agreement.agrees:
+            case_services.timeline_add(case.pk, "opinions_diverge", actor=actor, note=" ".join(agreement.reasons))
+        return agreement
     if not agreement.agrees:
         if case.status == Status.EXAMINED:
             case_services.transition(case.pk, "mark_difficult", actor=case_services.system_actor(case.committee),
@@ -307,29 +341,85 @@ def panel_evaluate(case: Case, *, actor: User) -> rules.Agreement | None:
         else:
             case_services.timeline_add(case.pk, "opinions_diverge", actor=actor, note=" ".join(agreement.reasons))
         return agreement
+    if Conclusion.objects.filter(case=case).exists():
+        return agreement
     _draft(case, opinions, agreement)
     return agreement
 
 
-def _draft(case: Case, opinions: list[Opinion], agreement: rules.Agreement) -> Conclusion:
+def second_opinion_evaluate(case: Case, *, actor: User) -> rules.PanelComparison | None:
+    """When every second-opinion expert has signed, put on the timeline whether the second panel
+    agrees and how its result compares with the first panel's. The status stays and nothing is
+    drafted: a leader adopts the second opinion, or the collective discussion decides."""
+    comparison = sel.second_opinion_comparison(case)
+    if comparison is None:
+        return None
+    case_services.timeline_add(case.pk, "second_opinion_signed", actor=actor, note=comparison.summary,
+                               data={"second_agrees": comparison.second.agrees, "same_as_first": comparison.same})
+    return comparison
+
+
+def _basis(case: Case, edition_code: str, clauses: list[str], grade: int | None, months: int | None) -> str:
+    if case.case_type in sel.GRADED_TYPES:
+        return _("Under %(edition)s, clauses %(clauses)s: %(grade)s.") % {
+            "edition": edition_code, "clauses": "、".join(clauses) or "—", "grade": rules.grade_label(grade)}
+    return _("The panel recommends %(months)s months.") % {"months": months}
+
+
+def _draft(case: Case, opinions: list[Opinion], agreement: rules.Agreement, *,
+           source: str = Conclusion.Source.PANEL, reasons: tuple[str, ...] = ()) -> Conclusion:
     taken = [o for o in opinions if o.grade == agreement.grade] or opinions
     clauses: dict[str, str] = {}
     for opinion in taken:
         for item in opinion.items.select_related("clause").order_by("position", "id"):
             clauses.setdefault(item.clause.number, item.clause.criterion)
     edition = taken[0].edition
-    if case.case_type in sel.GRADED_TYPES:
-        basis = _("Under %(edition)s, clauses %(clauses)s: %(grade)s.") % {
-            "edition": edition.code, "clauses": "、".join(clauses) or "—", "grade": rules.grade_label(agreement.grade)}
-    else:
-        basis = _("The panel recommends %(months)s months.") % {"months": agreement.months}
     conclusion = Conclusion.objects.create(
-        case=case, committee=case.committee, edition=edition, source=Conclusion.Source.PANEL,
+        case=case, committee=case.committee, edition=edition, source=source,
         grade=agreement.grade if case.case_type in sel.GRADED_TYPES else None, care_level=agreement.care_level,
         medical_dependency=agreement.medical_dependency, months=agreement.months, clauses=list(clauses),
-        basis=basis, reasons=list(agreement.reasons))
+        basis=_basis(case, edition.code, list(clauses), agreement.grade, agreement.months),
+        reasons=[*reasons, *agreement.reasons])
     conclusion.opinions.set(opinions)
-    case_services.timeline_add(case.pk, "conclusion_drafted", actor=None, note=" ".join(agreement.reasons))
+    if source == Conclusion.Source.PANEL:
+        case_services.timeline_add(case.pk, "conclusion_drafted", actor=None, note=" ".join(agreement.reasons))
+    return conclusion
+
+
+def conclusion_adopt_second_opinion(case_id: int, *, actor: User, reason: str) -> Conclusion:
+    """A leader drafts the conclusion from the second-opinion panel's agreeing opinions, replacing any
+    draft. Refused while a second-opinion expert has not signed, and when the second panel does not
+    agree: the collective discussion then decides. The leader still approves the draft."""
+    reason = (reason or "").strip()
+    if not actor.has_perm("cases.conclude_case"):
+        raise PermissionDeniedError(_("Only a committee leader can adopt a second opinion."))
+    with transaction.atomic():
+        case = case_for_update(actor, case_id)
+        if case.status != Status.DIFFICULT:
+            raise GradingRefused(_("A second opinion is adopted while the case is difficult; the case is "
+                                   "“%(status)s”.") % {"status": case.get_status_display()}, code="not_difficult")
+        if not sel.second_panel_user_ids(case):
+            raise GradingRefused(_("No second-opinion panel sits on this case."), code="no_second_panel")
+        opinions = sel.second_panel_signed(case)
+        if opinions is None:
+            raise GradingRefused(_("Not every second-opinion expert has signed their opinion yet."),
+                                 code="second_opinion_unsigned")
+        agreement = sel.panel_agreement_of(case, opinions)
+        if not agreement.agrees:
+            raise GradingRefused(_("The second-opinion panel's opinions do not agree, so there is nothing to adopt: "
+                                   "the collective discussion decides the case. %(reasons)s")
+                                 % {"reasons": " ".join(agreement.reasons)}, code="second_opinion_diverges")
+        if not reason:
+            raise ValidationFailed(_("Say why the second opinion is adopted."), code="reason_required")
+        Conclusion.objects.filter(case=case, state=Conclusion.State.DRAFT).delete()
+        conclusion = _draft(case, opinions, agreement, source=Conclusion.Source.SECOND_OPINION,
+                            reasons=(_("The second-opinion panel's opinions, adopted by %(leader)s: %(reason)s")
+                                     % {"leader": actor, "reason": reason},))
+        case_services.timeline_add(case.pk, "second_opinion_adopted", actor=actor, note=reason,
+                                   data={"conclusion_id": conclusion.pk})
+        audit.record("conclusion.adopt_second_opinion", actor=actor, obj=conclusion, committee=case.committee,
+                     after={"case_id": case.pk, "grade": conclusion.grade, "care_level": conclusion.care_level,
+                            "months": conclusion.months, "clauses": conclusion.clauses, "reason": reason})
     return conclusion
 
 
@@ -431,4 +521,95 @@ def conclusion_from_paper(case_id: int, paper: PaperConclusion, *, actor: User, 
         audit.record("conclusion.from_paper", actor=actor, obj=conclusion, committee=case.committee,
                      after={"case_id": case.pk, "number": conclusion.number, "grade": conclusion.grade,
                             "edition": edition.code, "clauses": conclusion.clauses})
+    return conclusion
+
+
+# THE COLLECTIVE DISCUSSION'S CONCLUSION -----------------------------------------------------------
+
+DISCUSSION_STATES = frozenset({Status.DIFFICULT, Status.EXAMINED})
+
+
+@dataclass(frozen=True)
+class DiscussionConclusion(PaperConclusion):
+    """What a collective discussion (集体讨论) decided for a case, as its minutes record it: the
+    same values as a paper conclusion, and the meeting it was decided in."""
+
+    reference: str = ""  # e.g. "集体讨论 2026-11-28（第3号）"
+
+
+def _prior_months(case: Case) -> int:
+    """The months already granted, as the panels' signed opinions state them (most often given)."""
+    values = [o.prior_months for o in [*sel.signed_opinions(case).values(), *sel.second_opinions(case).values()]]
+    return max(set(values), key=values.count) if values else 0
+
+
+def check_discussion_conclusion(case: Case, decision: DiscussionConclusion) -> None:
+    """Check a discussion's decision against the standard like an opinion is checked: the clauses
+    exist in the current edition, the grade is one the clauses allow (4.2), a paid-leave or rehab
+    case has months within the law (the months already granted as the opinions give them), the
+    care and medical dependency are among the choices. Raises ``ValidationFailed``."""
+    edition = sel.current_edition()
+    numbers = [c.strip() for c in decision.clauses if c and c.strip()]
+    found = sel.clauses_by_number(edition, numbers)
+    unknown = [n for n in numbers if n not in found]
+    if unknown:
+        raise ValidationFailed(_("Clause %(clause)s does not exist in %(edition)s.")
+                               % {"clause": unknown[0], "edition": edition.code}, code="unknown_clause")
+    if decision.care_level not in rules.CareLevel.values:
+        raise ValidationFailed(_("Choose the care dependency from the list."), code="invalid_care_level")
+    if decision.medical_dependency not in rules.MedicalDependency.values:
+        raise ValidationFailed(_("Choose the medical dependency from the list."), code="invalid_medical_dependency")
+    if case.case_type in sel.GRADED_TYPES:
+        combo = rules.combine([found[n].grade for n in numbers], review=case.case_type == "review")
+        if decision.grade not in combo.allowed:
+            raise ValidationFailed(_("Grade %(grade)s contradicts the clauses chosen: they give %(computed)s.")
+                                   % {"grade": rules.grade_label(decision.grade), "computed": combo.label},
+                                   code="grade_contradicts")
+    elif decision.grade is not None:
+        raise ValidationFailed(_("A paid-leave or rehabilitation case has no grade."), code="grade_not_graded")
+    period = sel.PERIOD_TYPES.get(case.case_type)
+    if period:
+        check = rules.check_period(period[0], decision.months, extension=period[1], prior_months=_prior_months(case),
+                                   limits=sel.rules_for(case.committee).limits())
+        if check.errors:
+            raise ValidationFailed(check.errors[0], code="period_beyond_maximum")
+    elif decision.months is not None:
+        raise ValidationFailed(_("Months are recommended only in paid-leave and rehabilitation cases."),
+                               code="months_not_period")
+
+
+def conclusion_from_discussion(case_id: int, decision: DiscussionConclusion, *, actor: User) -> Conclusion:
+    """Draft the conclusion a collective discussion decided (replacing any draft); the leader then
+    approves it with ``conclusion_approve``. The draft rests on the signed opinions the discussion
+    had before it (both panels'), and its reasons name the discussion."""
+    if not actor.has_perm("cases.conclude_case"):
+        raise PermissionDeniedError(_("Only a committee leader records the conclusion a collective discussion "
+                                      "decided."))
+    with transaction.atomic():
+        case = case_for_update(actor, case_id)
+        if case.status not in DISCUSSION_STATES:
+            raise GradingRefused(_("A collective discussion decides a case before its conclusion; the case is "
+                                   "“%(status)s”.") % {"status": case.get_status_display()}, code="not_difficult")
+        if Conclusion.objects.filter(case=case, state=Conclusion.State.APPROVED).exists():
+            raise GradingRefused(_("This conclusion is already approved."), code="already_approved")
+        check_discussion_conclusion(case, decision)
+        edition = sel.current_edition()
+        clauses = [c.strip() for c in decision.clauses if c and c.strip()]
+        reference = decision.reference.strip()
+        reasons = [_("Decided by the collective discussion (%(reference)s).") % {"reference": reference}
+                   if reference else _("Decided by the collective discussion.")]
+        Conclusion.objects.filter(case=case, state=Conclusion.State.DRAFT).delete()
+        conclusion = Conclusion.objects.create(
+            case=case, committee=case.committee, edition=edition, source=Conclusion.Source.DISCUSSION,
+            grade=decision.grade, care_level=decision.care_level, medical_dependency=decision.medical_dependency,
+            months=decision.months, clauses=clauses,
+            basis=decision.basis.strip() or (
+                _basis(case, edition.code, clauses, decision.grade, None) if case.case_type in sel.GRADED_TYPES
+                else _("The collective discussion decided %(months)s months.") % {"months": decision.months}),
+            reasons=reasons)
+        conclusion.opinions.set([*sel.signed_opinions(case).values(), *sel.second_opinions(case).values()])
+        audit.record("conclusion.from_discussion", actor=actor, obj=conclusion, committee=case.committee,
+                     after={"case_id": case.pk, "grade": conclusion.grade, "care_level": conclusion.care_level,
+                            "medical_dependency": conclusion.medical_dependency, "months": conclusion.months,
+                            "clauses": clauses, "reference": reference})
     return conclusion

@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/<int:case_pk>/", views.case, name="case"),
     path("cases/<int:case_pk>/opinion/", views.opinion_start, name="opinion_start"),
     path("cases/<int:case_pk>/approve/", views.conclusion_approve, name="conclusion_approve"),
+    path("cases/<int:case_pk>/second-opinion/adopt/", views.adopt_second_opinion, name="adopt_second_opinion"),
     path("cases/<int:case_pk>/extension/request/", views.extension_request, name="extension_request"),
     path("cases/<int:case_pk>/extension/approve/", views.extension_approve, name="extension_approve"),
     path("opinions/<int:pk>/", views.opinion, name="opinion"),

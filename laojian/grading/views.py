@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -133,10 +133,10 @@ def clauses(request: HttpRequest) -> HttpResponse:
 
 # A CASE'S GRADING PAGE ----------------------------------------------------------------------------
 
-def _seat_rows(request: HttpRequest, seats: list[selectors.Seat]) -> list[dict[str, Any]]:
-    """Each panel seat with where it stands, and a link for who may follow it: staff who read the
-    panel's opinions see every signed one; an expert only their own."""
-    staff = request.user.has_perm("grading.view_panel_opinions")
+def _seat_rows(request: HttpRequest, seats: list[selectors.Seat], *, read_signed: bool) -> list[dict[str, Any]]:
+    """Each panel seat with where it stands, and a link for who may follow it: whoever may read the
+    panel's signed opinions (``read_signed``: staff, a second-opinion expert once allowed) sees every
+    signed one; an expert their own."""
     rows = []
     for seat in seats:
         latest, signed = seat.latest, seat.signed
@@ -152,11 +152,26 @@ def _seat_rows(request: HttpRequest, seats: list[selectors.Seat]) -> list[dict[s
         link = None
         if mine and latest is not None:
             link = reverse("grading:opinion" if latest.signed else "grading:opinion_edit", args=[latest.pk])
-        elif staff and signed is not None:
+        elif read_signed and signed is not None:
             link = reverse("grading:opinion", args=[signed.pk])
         rows.append({"seat": seat, "state": state, "signed": latest is not None and latest.signed,
                      "mine": mine, "link": link})
     return rows
+
+
+def _side_by_side(first: list[selectors.Seat], second: list[selectors.Seat]) -> list[dict[str, Any]]:
+    """The signed opinions of both panels, one row each, for reading them against each other."""
+    return [{"panel": label, "opinion": seat.signed, "link": reverse("grading:opinion", args=[seat.signed.pk])}
+            for label, seats in ((_("first panel"), first), (_("second-opinion panel"), second))
+            for seat in seats if seat.signed is not None]
+
+
+def _discussion_new_url() -> str:
+    """The review app's page that convenes a collective discussion (a fixed path until it exists)."""
+    try:
+        return reverse("review:discussion_new")
+    except NoReverseMatch:
+        return "/review/discussions/new/"
 
 
 @require_GET
@@ -165,7 +180,10 @@ def difficult(request: HttpRequest) -> HttpResponse:
     """The leader's queue of difficult cases awaiting collective discussion."""
     if not (request.user.has_perm("cases.conclude_case") or request.user.has_perm("cases.mark_difficult")):
         raise PermissionDenied
-    return render(request, "grading/difficult.html", {"rows": selectors.difficult_queue(request.user)})
+    context: dict[str, Any] = {"rows": selectors.difficult_queue(request.user)}
+    if request.user.has_perm("review.convene_discussion"):
+        context["discussion_new_url"] = _discussion_new_url()
+    return render(request, "grading/difficult.html", context)
 
 
 @require_GET
@@ -177,33 +195,51 @@ def case(request: HttpRequest, case_pk: int) -> HttpResponse:
         edition = selectors.current_edition()
     except NotFoundError:
         edition = None
+    staff = user.has_perm("grading.view_panel_opinions")
     seats = selectors.panel_progress(case)
-    mine = next((s for s in seats if s.user.pk == user.pk), None)
+    second_seats = selectors.second_opinion_progress(case)
+    on_first = any(s.user.pk == user.pk for s in seats)
+    on_second = not on_first and any(s.user.pk == user.pk for s in second_seats)
+    # Blind second opinion: nothing of the first panel until this expert has signed their own.
+    blind = on_second and selectors.first_panel_hidden_from(case, user)
+    signed_second = on_second and selectors.has_signed_second_opinion(case, user)
+    mine = next((s for s in [*seats, *second_seats] if s.user.pk == user.pk), None)
     conclusion = selectors.conclusion_of(case)
-    open_for_opinions = case.status in services.OPINION_STATES
+    approved = conclusion is not None and conclusion.state == conclusion.State.APPROVED
+    open_for_opinions = case.status == Status.DIFFICULT if on_second else case.status in services.OPINION_STATES
     may_write = mine is not None and user.has_perm("grading.write_opinion") and open_for_opinions
+    both = staff or signed_second
+    comparison = selectors.second_opinion_comparison(case) if both and second_seats else None
     extension = selectors.extension_request_of(case)
     extendable = case.status in OPEN_BEFORE_CONCLUSION and not case.extension_days
     context: dict[str, Any] = {
         "case": case,
-        "edition": conclusion.edition if conclusion else edition,
-        "seats": _seat_rows(request, seats),
+        "edition": conclusion.edition if conclusion and not blind else edition,
+        "blind": blind,
+        # A second-opinion expert who may see the first panel may read its signed opinions.
+        "seats": [] if blind else _seat_rows(request, seats, read_signed=staff or on_second),
+        "second_seats": (_seat_rows(request, second_seats, read_signed=both)
+                         if second_seats and (staff or on_second) else []),
         "mine": mine,
+        "mine_second": on_second,
         "can_start": may_write and mine.latest is None,
         "can_continue": may_write and mine.latest is not None and not mine.latest.signed,
-        "can_correct": (may_write and mine.latest is not None and mine.latest.signed
-                        and not (conclusion and conclusion.state == conclusion.State.APPROVED)),
+        "can_correct": may_write and mine.latest is not None and mine.latest.signed and not approved,
         "open_for_opinions": open_for_opinions,
         "graded": case.case_type in selectors.GRADED_TYPES,
-        "divergence": selectors.divergence_of(case) if case.status == Status.DIFFICULT else None,
-        "conclusion": conclusion,
+        "period": case.case_type in selectors.PERIOD_TYPES,
+        "divergence": selectors.divergence_of(case) if case.status == Status.DIFFICULT and not blind else None,
+        "side_by_side": _side_by_side(seats, second_seats) if both and second_seats else [],
+        "comparison": comparison,
+        "earlier": selectors.earlier_comparison(case, include_current=not blind),
+        "conclusion": None if blind else conclusion,
         "extension": extension,
         # A leader who may approve the extension grants it directly instead of asking for it.
         "can_request_extension": (extendable and extension is None and user.has_perm("grading.request_extension")
                                   and not user.has_perm("cases.approve_extension")),
         "can_approve_extension": extendable and user.has_perm("cases.approve_extension"),
     }
-    if conclusion is not None:
+    if conclusion is not None and not blind:
         context["conclusion_clauses"] = [
             (number, getattr(clause, "criterion", ""), rules.grade_label(getattr(clause, "grade", None)))
             for number, clause in ((n, selectors.clauses_by_number(conclusion.edition, conclusion.clauses).get(n))
@@ -212,6 +248,9 @@ def case(request: HttpRequest, case_pk: int) -> HttpResponse:
         if conclusion.state == conclusion.State.DRAFT and user.has_perm("cases.conclude_case"):
             context["approve_form"] = forms.ApproveForm(initial={"basis": conclusion.basis,
                                                                  "expected_version": case.version})
+    if (comparison is not None and comparison.second.agrees and case.status == Status.DIFFICULT and not approved
+            and user.has_perm("cases.conclude_case")):
+        context["adopt_form"] = forms.AdoptSecondOpinionForm()
     if context["can_request_extension"]:
         context["extension_request_form"] = forms.ExtensionRequestForm()
     if context["can_approve_extension"]:
@@ -272,21 +311,33 @@ def conclusion_approve(request: HttpRequest, case_pk: int) -> HttpResponse:
     return _case_page(case.pk)
 
 
-@require_POST
-@login_required
-def extension_request(request: HttpRequest, case_pk: int) -> HttpResponse:
+def _reason_step(request: HttpRequest, case_pk: int, form_class: Any, service: Any, done: str) -> HttpResponse:
+    """A leader's or expert's one-field step on the case (a reason), then back to the case page."""
     case = _case_or_404(request, case_pk)
-    form = forms.ExtensionRequestForm(request.POST)
+    form = form_class(request.POST)
     try:
-        services.extension_request(case.pk, actor=request.user,
-                                   reason=form.cleaned_data["reason"] if form.is_valid() else "")
+        service(case.pk, actor=request.user, reason=form.cleaned_data["reason"] if form.is_valid() else "")
     except NotFoundError:
         raise Http404(_("No such case, or it is not yours to see.")) from None
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("The request for an extension was sent to the committee's leader."))
+        messages.success(request, done)
     return _case_page(case.pk)
+
+
+@require_POST
+@login_required
+def adopt_second_opinion(request: HttpRequest, case_pk: int) -> HttpResponse:
+    return _reason_step(request, case_pk, forms.AdoptSecondOpinionForm, services.conclusion_adopt_second_opinion,
+                        _("The conclusion is drafted from the second-opinion panel: approve it."))
+
+
+@require_POST
+@login_required
+def extension_request(request: HttpRequest, case_pk: int) -> HttpResponse:
+    return _reason_step(request, case_pk, forms.ExtensionRequestForm, services.extension_request,
+                        _("The request for an extension was sent to the committee's leader."))
 
 
 @require_POST

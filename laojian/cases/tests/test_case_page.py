@@ -3,8 +3,9 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
-from laojian.cases.models import CaseAssignment, CaseType, Status
+from laojian.cases.models import CaseAssignment, CaseType, Status, TimelineEntry
 from laojian.cases.tests.factories import CaseFactory
 from laojian.core.tests.factories import UserFactory
 
@@ -43,3 +44,38 @@ def test_eligibility_is_not_shown_once_accepted(client):
     case = CaseFactory(case_type=CaseType.REVIEW, status=Status.ACCEPTED)
     client.force_login(UserFactory(committee=case.committee, roles=["clerk"]))
     assert client.get(f"/cases/{case.pk}/").context["eligibility"] == []
+
+
+def _second_opinion_case():
+    case = CaseFactory(status=Status.DIFFICULT)
+    first = UserFactory(committee=case.committee, roles=["expert"], display_name="赵专家")
+    second = UserFactory(committee=case.committee, roles=["expert"], display_name="钱专家")
+    CaseAssignment.objects.create(case=case, user=first, role=CaseAssignment.Role.EXPERT)
+    CaseAssignment.objects.create(case=case, user=second, role=CaseAssignment.Role.SECOND_EXPERT)
+    TimelineEntry.objects.create(case=case, at=timezone.now(), action="mark_difficult",
+                                 note="伤残等级意见分歧：7级、8级")
+    return case, first, second
+
+
+def test_a_second_opinion_expert_does_not_see_the_first_panel_or_its_findings(client):
+    case, _first, second = _second_opinion_case()
+    client.force_login(second)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "钱专家" in page
+    assert "赵专家" not in page
+    assert "7级、8级" not in page
+
+
+def test_the_first_panel_does_not_see_the_second_opinion_panel(client):
+    case, first, _second = _second_opinion_case()
+    client.force_login(first)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "钱专家" not in page
+    assert "7级、8级" in page
+
+
+def test_staff_see_both_panels_and_the_findings(client):
+    case, _first, _second = _second_opinion_case()
+    client.force_login(UserFactory(committee=case.committee, roles=["clerk"]))
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "赵专家" in page and "钱专家" in page and "7级、8级" in page

@@ -84,3 +84,38 @@ def test_a_determination_dated_after_the_application_is_questioned():
 ])
 def test_add_months(day, months, expected):
     assert add_months(day, months) == expected
+
+
+# ACCEPTANCE ENFORCES THE ONE-YEAR RULE ------------------------------------------------------------
+
+def _clerk_of(case):
+    from laojian.core.tests.factories import UserFactory
+
+    return UserFactory(committee=case.committee, roles=["clerk"])
+
+
+def test_a_review_appraisal_before_one_year_cannot_be_accepted():
+    from laojian.cases import services
+    from laojian.cases.workflow import TransitionRefused
+
+    case = review_after(dt.date(2026, 1, 15), dt.date(2027, 1, 14))
+    case.status = Status.SUBMITTED
+    case.save()
+
+    with pytest.raises(TransitionRefused) as refused:
+        services.transition(case.pk, "accept", actor=_clerk_of(case), today=dt.date(2027, 1, 14))
+
+    assert refused.value.code == "review_too_early"
+    assert "2027-01-15" in refused.value.message
+
+
+def test_an_accepted_review_appraisal_is_linked_to_the_earlier_conclusion():
+    from laojian.cases import services
+
+    case = review_after(dt.date(2025, 11, 16), dt.date(2026, 11, 16))
+    case.status = Status.SUBMITTED
+    case.save()
+
+    case = services.transition(case.pk, "accept", actor=_clerk_of(case), today=dt.date(2026, 11, 16))
+
+    assert case.earlier_case.concluded_on == dt.date(2025, 11, 16)

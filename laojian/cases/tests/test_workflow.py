@@ -38,7 +38,8 @@ def test_every_legal_transition(name, source, monkeypatch):
     step = TRANSITIONS[name]
     committee = CommitteeFactory()
     case = CaseFactory(committee=committee, status=source, accepted_on=dt.date(2026, 11, 3),
-                       correction_requested_on=dt.date(2026, 10, 1), correction_due=dt.date(2026, 10, 31))
+                       correction_requested_on=dt.date(2026, 10, 1), correction_due=dt.date(2026, 10, 31),
+                       returned_for_answer=name == "answer_return")
     actor = UserFactory(committee=committee, roles=[role_for(step.permission)])
 
     result = services.transition(case.pk, name, actor=actor, note=NOTE, data=data_for(name), today=TODAY)
@@ -259,3 +260,65 @@ def test_listeners_hear_nothing_of_a_refused_step(django_capture_on_commit_callb
         assert heard == []
     finally:
         workflow._LISTENERS.remove(heard.append)
+
+
+# PRELIMINARY REVIEW: RETURNS AND ANSWERS ---------------------------------------------------------------
+
+def _accepted_case():
+    committee = CommitteeFactory()
+    clerk = UserFactory(committee=committee, roles=["clerk"])
+    case = CaseFactory(committee=committee, status=Status.ACCEPTED, accepted_on=TODAY, accepted_by=clerk)
+    return case, clerk, UserFactory(committee=committee, roles=["reviewer"])
+
+
+def test_a_returned_case_cannot_pass_review_until_the_clerk_answers():
+    case, clerk, reviewer = _accepted_case()
+    services.transition(case.pk, "return_to_clerk", actor=reviewer, note="工伤认定书复印件不清晰", today=TODAY)
+
+    with pytest.raises(TransitionRefused) as refused:
+        services.transition(case.pk, "pass_review", actor=reviewer, today=TODAY)
+
+    assert refused.value.code == "return_unanswered"
+
+
+def test_the_clerks_answer_lets_the_review_pass():
+    case, clerk, reviewer = _accepted_case()
+    services.transition(case.pk, "return_to_clerk", actor=reviewer, note="工伤认定书复印件不清晰", today=TODAY)
+    services.transition(case.pk, "answer_return", actor=clerk, note="已补扫清晰件", today=TODAY)
+
+    case = services.transition(case.pk, "pass_review", actor=reviewer, today=TODAY)
+
+    assert (case.status, case.reviewed_by, case.reviewed_on) == (Status.REVIEWED, reviewer, TODAY)
+
+
+def test_a_return_stays_with_the_case_status():
+    case, clerk, reviewer = _accepted_case()
+
+    case = services.transition(case.pk, "return_to_clerk", actor=reviewer, note="请核实亲属关系", today=TODAY)
+
+    assert (case.status, case.returned_for_answer) == (Status.ACCEPTED, True)
+
+
+def test_passing_review_marked_difficult_keeps_the_reason():
+    case, clerk, reviewer = _accepted_case()
+
+    case = services.transition(case.pk, "pass_review_difficult", actor=reviewer, note="多部位损伤，专科意见可能分歧",
+                               today=TODAY)
+
+    assert (case.status, case.difficult_reason) == (Status.REVIEWED, "多部位损伤，专科意见可能分歧")
+
+
+# SEPARATION OF DUTIES AT APPROVAL ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("duty", ["accepted_by", "reviewed_by"])
+def test_whoever_accepted_or_reviewed_cannot_approve_the_conclusion(duty, monkeypatch):
+    monkeypatch.setattr(workflow, "_EXTRA_GUARDS", {})
+    committee = CommitteeFactory()
+    leader = UserFactory(committee=committee, roles=["leader", "clerk", "reviewer"])
+    case = CaseFactory(committee=committee, status=Status.EXAMINED, accepted_on=TODAY, **{duty: leader})
+
+    with pytest.raises(TransitionRefused) as refused:
+        services.transition(case.pk, "conclude", actor=leader, today=TODAY)
+
+    assert refused.value.code in {"same_person_accept_conclude", "same_person_review_conclude"}
+

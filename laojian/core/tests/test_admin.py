@@ -39,3 +39,17 @@ def test_cases_cannot_be_changed_in_the_admin(client):
     assert response.status_code == 403
     case.refresh_from_db()
     assert case.status == "submitted"
+
+
+def test_the_user_page_shows_when_the_password_was_changed(client):
+    admin = UserFactory(roles=["admin"], is_staff=True)
+    user = UserFactory()
+    client.force_login(admin)
+    response = client.get(f"/admin/core/user/{user.pk}/change/")
+    assert response.status_code == 200
+    assert "password_changed_at" in response.content.decode()
+
+
+def test_the_add_user_page_still_opens(client):
+    client.force_login(UserFactory(roles=["admin"], is_staff=True))
+    assert client.get("/admin/core/user/add/").status_code == 200

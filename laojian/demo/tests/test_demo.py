@@ -18,6 +18,7 @@ from laojian.cases.workflow import TERMINAL_STATES
 from laojian.core.models import AuditEvent, Committee, User
 from laojian.core.roles import ROLES
 from laojian.core.validators import parse_resident_id
+from laojian.demo import checks
 from laojian.experts.models import Expert, Hospital, Specialty
 
 pytestmark = pytest.mark.django_db
@@ -121,9 +122,24 @@ def test_dates_and_timelines_are_in_order(demo):
         times = [e.at for e in entries]
         assert times == sorted(times), case.number
         assert entries[0].action == "register"
-        assert timezone.localdate(times[-1]) < TODAY
+        # The history is replayed before today; the cross-checks and the discussion are set up now.
+        replayed = [e for e in entries if e.action not in checks.PRESENT_ACTIONS]
+        assert timezone.localdate(replayed[-1].at) < TODAY
         transitions = [e for e in entries if e.to_status]
         assert transitions[-1].to_status == case.status, case.number
+
+
+def test_the_cross_checks_find_the_planted_doubts(demo):
+    from laojian.crosscheck.models import Flag
+
+    assert set(Flag.objects.values_list("rule", flat=True)) >= {"no_settlement", "dates_disagree", "pre_existing"}
+
+
+def test_the_difficult_cases_are_on_a_collective_discussion(demo):
+    from laojian.review.models import AgendaItem
+
+    difficult = set(Case.objects.filter(status=Status.DIFFICULT).values_list("pk", flat=True))
+    assert difficult and set(AgendaItem.objects.values_list("case_id", flat=True)) == difficult
 
 
 def test_separation_of_duties_and_panels(demo):
