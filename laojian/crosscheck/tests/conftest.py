@@ -22,7 +22,9 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def _english():
+def _english(settings):
+    """Messages in English, in the services and in the pages (the default language is Chinese)."""
+    settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
 
