@@ -98,6 +98,13 @@ def case_draw(request: HttpRequest, case_id: int) -> HttpResponse:
     return render(request, "experts/case_draw.html", context)
 
 
+def _draw_inputs(request: HttpRequest) -> tuple[list[int], int | None]:
+    """The categories and panel size a draw form posts; ValueError when one is not a number."""
+    categories = [int(c) for c in request.POST.getlist("categories")]
+    size = int(request.POST["size"]) if request.POST.get("size") else None
+    return categories, size
+
+
 def _back(case_id: int) -> HttpResponseSeeOther:
     return HttpResponseSeeOther(reverse("experts:case_draw", args=[case_id]))
 
@@ -107,8 +114,7 @@ def _back(case_id: int) -> HttpResponseSeeOther:
 def case_draw_run(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _staff_case(request, case_id, write=True)
     try:
-        categories = [int(c) for c in request.POST.getlist("categories")]
-        size = int(request.POST["size"]) if request.POST.get("size") else None
+        categories, size = _draw_inputs(request)
     except ValueError:
         messages.error(request, _("Some of the information is not valid."))
         return _back(case.pk)
@@ -136,8 +142,7 @@ def case_second_opinion_run(request: HttpRequest, case_id: int) -> HttpResponse:
     """Draw a second-opinion panel (专家复审) for a difficult case, with the reason."""
     case = _staff_case(request, case_id, write=True)
     try:
-        categories = [int(c) for c in request.POST.getlist("categories")]
-        size = int(request.POST["size"]) if request.POST.get("size") else None
+        categories, size = _draw_inputs(request)
     except ValueError:
         messages.error(request, _("Some of the information is not valid."))
         return _back(case.pk)
