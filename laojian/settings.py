@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "laojian.documents",
     "laojian.review",
     "laojian.crosscheck",
+    "laojian.sittings",
     "laojian.notify",
     "laojian.portal",
     "laojian.demo",
@@ -360,6 +361,13 @@ TASKS = {
 # The address the public reaches this site at: printed in the QR code of every verifiable document
 # (/v/<code>/) and in messages. Set it to the committee's public https address in production.
 LAOJIAN_PUBLIC_URL = os.environ.get("LAOJIAN_PUBLIC_URL", "http://127.0.0.1:8000")
+
+# APPRAISAL MODES (laojian/sittings) -------------------------------------------------------------------
+# Remote appraisal (远程鉴定): the video room of an appointment is a URL on the committee's own
+# Jitsi-compatible server (self-hosted on the intranet; nothing outside is called). The provider
+# class makes the room; the default joins the base URL and a random room name.
+LAOJIAN_VIDEO_PROVIDER = os.environ.get("LAOJIAN_VIDEO_PROVIDER", "laojian.sittings.video.JitsiRooms")
+LAOJIAN_VIDEO_BASE_URL = os.environ.get("LAOJIAN_VIDEO_BASE_URL", "https://meet.laojian.invalid")
 
 # CROSS-CHECKS (laojian/crosscheck) --------------------------------------------------------------------
 # Claimed and partner dates agree when they differ by at most this many days.

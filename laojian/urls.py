@@ -13,6 +13,7 @@ urlpatterns = [
     path("experts/", include("laojian.experts.urls")),
     path("grading/", include("laojian.grading.urls")),
     path("review/", include("laojian.review.urls")),
+    path("sittings/", include("laojian.sittings.urls")),
     path("crosscheck/", include("laojian.crosscheck.urls")),
     path("api/crosscheck/", include((crosscheck_api.urlpatterns, "crosscheck_api"))),
     path("", include("laojian.documents.urls")),

@@ -26,6 +26,8 @@ CASE = "cases."
 EXPERTS_DRAW = ("experts.draw_panel", "experts.view_draw", "experts.view_fairness")
 GRADING_READ = ("grading.view_panel_opinions",)
 DOCUMENTS = ("documents.issue_document", "documents.reprint_document")
+# Scheduling the four appraisal modes and running the day (laojian/sittings).
+SITTINGS = ("sittings.plan_sitting", "sittings.run_sign_in_desk", "sittings.view_sitting")
 EXPERTS_POOL = (
     "experts.manage_pool",
     *(f"experts.{verb}_{model}" for model in ("hospital", "expert", "trainingrecord", "unavailableperiod",
@@ -58,7 +60,8 @@ ROLES: dict[str, Role] = {
             + EXPERTS_POOL
             + GRADING_READ
             + ("grading.request_extension", "documents.record_delivery")
-            + DOCUMENTS,
+            + DOCUMENTS
+            + SITTINGS,
         ),
         Role(
             "reviewer",
@@ -81,7 +84,7 @@ ROLES: dict[str, Role] = {
             )
             + EXPERTS_DRAW
             + GRADING_READ
-            + ("grading.request_extension", "documents.manage_templates")
+            + ("grading.request_extension", "documents.manage_templates", "sittings.view_sitting")
             + DOCUMENTS
             + ("review.convene_discussion", "review.take_part_in_discussion", "review.record_reappraisal",
                "crosscheck.view_flag", "crosscheck.override_flags"),
@@ -110,7 +113,8 @@ ROLES: dict[str, Role] = {
              CASE + "view_committee_cases", "notify.view_notification", "notify.change_notification",
              "grading.view_edition", "grading.view_clause", "grading.view_gradeprinciple",
              *(f"grading.{verb}_{model}" for model in ("gradingrules", "leaveperiod")
-               for verb in ("view", "add", "change")), "grading.delete_leaveperiod", "documents.manage_templates"),
+               for verb in ("view", "add", "change")), "grading.delete_leaveperiod", "documents.manage_templates",
+             *(f"sittings.{verb}_schedulingrules" for verb in ("view", "add", "change"))),
         ),
     )
 }

@@ -42,7 +42,7 @@ from laojian.core.calendar import CalendarYearMissing, WorkingCalendar
 from laojian.core.errors import ApplicationError
 from laojian.core.models import Committee, User
 from laojian.core.validators import USCC_ALPHABET, build_credit_code, build_resident_id
-from laojian.demo import checks, data
+from laojian.demo import appointments, checks, data
 from laojian.documents import services as document_services
 from laojian.documents.models import Document
 from laojian.documents.models import Kind as DocumentKind
@@ -81,6 +81,7 @@ class DemoReport:
     overdue: int = 0
     at_risk: int = 0
     verify_codes: list[str] = field(default_factory=list)
+    screen_token: str = ""  # the waiting-room screen of the next planned sitting
 
 
 # PLAN DATA STRUCTURES -----------------------------------------------------------------------------
@@ -1051,6 +1052,7 @@ def build(*, today: dt.date | None = None, seed: int = DEFAULT_SEED, count: int 
             added = len(plans)
             _issue_recent_letters(committee)
             checks.build(committee, today=today)
+            appointments.build(committee, today=today)
         if created or added:
             audit.record("demo.build", committee=committee, obj=committee, after={
                 "today": today.isoformat(), "seed": seed, "users_created": created, "cases_added": added,
@@ -1059,6 +1061,7 @@ def build(*, today: dt.date | None = None, seed: int = DEFAULT_SEED, count: int 
                         cases_existing=existing, seconds=time.monotonic() - started,
                         verify_codes=list(Document.objects.filter(committee=committee).order_by("id")
                                           .values_list("verify_code", flat=True)[:RECENT_LETTERS]))
+    report.screen_token = appointments.next_screen_token(committee, today)
     _count(report, today)
     return report
 

@@ -10,6 +10,10 @@ logger = logging.getLogger(__name__)
 DRAWN = "experts.drawn"
 REPLACED = "experts.replacement"
 SECOND_OPINION = "experts.second_opinion"
+# A group draw (one panel for a room of a sitting) texts each expert once for the whole room.
+DRAWN_GROUP = "experts.drawn_group"
+REPLACED_GROUP = "experts.replacement_group"
+GROUP_VARIANT = {DRAWN: DRAWN_GROUP, REPLACED: REPLACED_GROUP}
 
 # Django template strings (Chinese, the committee's language for SMS).
 TEMPLATES: dict[str, dict[str, str]] = {
@@ -28,6 +32,17 @@ TEMPLATES: dict[str, dict[str, str]] = {
     REPLACED: {
         "sms": "【{{ committee }}】您已被补充抽取为案件{{ case_number }}的鉴定专家，鉴定日期{{ date }}。"
                "请登录劳鉴系统确认。",
+    },
+    DRAWN_GROUP: {
+        "sms": "【{{ committee }}】您已被抽取为鉴定专家，鉴定日期{{ date }}，同一专家组鉴定案件{{ case_number }}"
+               "等{{ count }}件。请登录劳鉴系统确认或说明不能参加的理由。",
+        "email_subject": "鉴定专家抽取通知：{{ case_number }}等{{ count }}件",
+        "email_body": "您已被抽取为鉴定专家，鉴定日期{{ date }}，同一专家组鉴定案件{{ case_number }}等{{ count }}件。"
+                      "请登录系统确认。",
+    },
+    REPLACED_GROUP: {
+        "sms": "【{{ committee }}】您已被补充抽取为鉴定专家，鉴定日期{{ date }}，同一专家组鉴定案件{{ case_number }}"
+               "等{{ count }}件。请登录劳鉴系统确认。",
     },
 }
 

@@ -243,23 +243,27 @@ def conflicts_of_users(case: Case, user_ids: list[int]) -> dict[int, str]:
 
 
 def recent_draw_counts(committee: Committee, since: dt.datetime, until: dt.datetime) -> dict[int, int]:
-    """How often each expert was drawn (on any panel) in [since, until)."""
+    """How often each expert was drawn (on any panel) in [since, until). Draws are counted, not
+    seats: a group draw seats an expert on every panel of its room, and is still one draw."""
     rows = (
         PanelMember.objects.filter(panel__committee=committee, drawn_at__gte=since, drawn_at__lt=until)
         .values("expert_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("draw_id", distinct=True))
         .values_list("expert_id", "n")
     )
     return dict(rows)
 
 
 def panels_per_day(committee: Committee, on: dt.date) -> dict[int, int]:
-    """How many active panels of appraisal date ``on`` each expert sits on (declined seats not counted)."""
+    """How many active panels of appraisal date ``on`` each expert sits on (declined seats not counted).
+
+    The panels of one group draw (one room examining several workers in turn) count once: seats
+    are counted by distinct draw, which for ordinary panels is one seat per draw anyway."""
     rows = (
         PanelMember.objects.filter(panel__committee=committee, panel__sitting_date=on, panel__state=Panel.State.ACTIVE)
         .exclude(status=PanelMember.Status.DECLINED)
         .values("expert_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("draw_id", distinct=True))
         .values_list("expert_id", "n")
     )
     return dict(rows)
@@ -316,7 +320,32 @@ def panel_is_confirmed(panel: Panel) -> bool:
 
 
 def draws_of_case(case: Case) -> QuerySet[Draw]:
-    return Draw.objects.filter(panel__case=case).select_related("panel", "drawn_by").order_by("drawn_at", "id")
+    """The draws recorded on the case's panels, and the group draws (recorded on the lead case's
+    panel) that seated experts on them."""
+    return (Draw.objects.filter(Q(panel__case=case) | Q(members__panel__case=case)).distinct()
+            .select_related("panel", "drawn_by").order_by("drawn_at", "id"))
+
+
+def initial_draw(panel: Panel) -> Draw | None:
+    """The draw that first seated the panel: its own, or for a panel of a group draw the one recorded
+    on the lead case's panel."""
+    own = panel.draws.filter(kind=Draw.Kind.INITIAL).order_by("id").first()
+    if own is not None:
+        return own
+    return Draw.objects.filter(kind=Draw.Kind.INITIAL, members__panel=panel).order_by("id").first()
+
+
+def group_of(panel: Panel) -> list[Panel]:
+    """The panels seated by the panel's initial draw: for a group draw (one panel examining several
+    workers of a sitting room in turn) one panel per case, the lead case's first and then in the
+    group's order; ``[panel]`` for an ordinary draw. Panels of any state (one case of the room may
+    have been withdrawn): callers pick the active ones."""
+    initial = initial_draw(panel)
+    if initial is None or "group" not in initial.spec:
+        return [panel]
+    order = {case_id: i for i, case_id in enumerate(initial.spec["group"])}
+    panels = Panel.objects.filter(members__draw=initial).distinct().select_related("case", "committee")
+    return sorted(panels, key=lambda p: (order.get(p.case_id, len(order)), p.pk))
 
 
 def draw_get_for(user: User, pk: int) -> Draw:
@@ -505,3 +534,8 @@ def hospitals_of(user: User) -> QuerySet[Any]:
 
     return Hospital.objects.filter(committee_id=user.committee_id).annotate(
         experts_count=Count("experts")).order_by("code")
+
+
+def experts_of_users(user_ids: list[int]) -> dict[int, int]:
+    """user id → expert id, for the users among these who are experts of the pool."""
+    return dict(Expert.objects.filter(user_id__in=user_ids).values_list("user_id", "id"))

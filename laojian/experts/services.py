@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,7 @@ from laojian.experts.models import (
     Category,
     ConflictDeclaration,
     Draw,
+    DrawRules,
     Expert,
     Hospital,
     ManualExclusion,
@@ -143,6 +146,7 @@ class DrawRequest:
 class _Spec:
     spec: dict[str, Any]
     pool_users: dict[int, int] = field(default_factory=dict)  # expert id -> user id
+    eligible: list[selectors.PoolEntry] = field(default_factory=list)  # the candidates, before recusal
 
 
 def _panel_size(case: Case, request: DrawRequest) -> int:
@@ -258,7 +262,41 @@ def _build_spec(case: Case, ctx: _DrawContext, *, categories: list[int], size: i
         spec["purpose"] = purpose
     if not recuse_earlier_panel:  # the clerk's choice is part of the record
         spec["recuse_earlier_panel"] = False
-    return _Spec(spec, {e.expert_id: e.user_id for e in eligible if e.user_id})
+    return _Spec(spec, {e.expert_id: e.user_id for e in eligible if e.user_id}, eligible)
+
+
+def _case_label(case: Case) -> str:
+    return case.number or f"#{case.pk}"
+
+
+def _group_recusals(cases: list[Case], entries: list[selectors.PoolEntry], rules: DrawRules, *,
+                    recuse_earlier_panel: bool, known: set[int]) -> list[dict[str, Any]]:
+    """The exclusions the other workers of a group bring: an expert with an interest in any worker of
+    the room sits on none of its panels. Experts in ``known`` (already excluded) are skipped, the
+    first case that recuses an expert is the one named; ``known`` grows with the new ones."""
+    added = []
+    for case in cases:
+        found = selectors.recusals_for(case, entries, recuse_treating_hospital=rules.recuse_treating_hospital,
+                                       recuse_earlier_panel=recuse_earlier_panel)
+        for expert_id, (code, detail) in sorted(found.items()):
+            if expert_id in known:
+                continue
+            known.add(expert_id)
+            named = (_("case %(case)s: %(detail)s") % {"case": _case_label(case), "detail": detail} if detail
+                     else _("case %(case)s") % {"case": _case_label(case)})
+            added.append({"id": expert_id, "reason": code, "detail": named, "case": case.pk})
+    return added
+
+
+def _make_group(built: _Spec, cases: list[Case], rules: DrawRules, *, recuse_earlier_panel: bool) -> None:
+    """Turn the lead case's spec into the group's: record the group and add the other cases'
+    recusals. Like the lead's, the recused experts stay among the recorded candidates and are listed
+    as excluded (the algorithm leaves them out), so the record shows the whole pool and re-runs."""
+    spec = built.spec
+    spec["group"] = [c.pk for c in cases]
+    known = {e["id"] for e in spec["excluded"]}
+    added = _group_recusals(cases[1:], built.eligible, rules, recuse_earlier_panel=recuse_earlier_panel, known=known)
+    spec["excluded"] = sorted([*spec["excluded"], *added], key=lambda e: e["id"])
 
 
 def _commit_and_reveal(panel: Panel, spec: dict[str, Any], *, kind: str, actor: User, at: dt.datetime,
@@ -275,6 +313,8 @@ def _commit_and_reveal(panel: Panel, spec: dict[str, Any], *, kind: str, actor: 
              "candidates": len(spec["candidates"]), "excluded": len(spec["excluded"])}
     if panel.purpose != Panel.Purpose.FIRST:
         after["purpose"] = panel.purpose
+    if "group" in spec:
+        after["group"] = spec["group"]
     if reason:
         after["reason"] = reason
     audit.record("draw.commit", actor=actor, obj=draw, committee=panel.committee, after=after)
@@ -289,21 +329,35 @@ def _commit_and_reveal(panel: Panel, spec: dict[str, Any], *, kind: str, actor: 
     return draw, outcome
 
 
-def _seat(panel: Panel, draw: Draw, outcome: algo.Outcome, *, actor: User, at: dt.datetime,
-          template: str) -> list[PanelMember]:
+def _seat(panels: list[Panel], draw: Draw, outcome: algo.Outcome, *, actor: User, at: dt.datetime,
+          template: str) -> list[list[PanelMember]]:
+    """Seat the drawn experts on each panel, the members of each panel in a list of their own. One
+    panel, or the panels of a group draw: the same experts examine every worker of the room, so
+    each holds a seat and the case on every panel, and is texted once for the room."""
     experts = selectors.expert_names(outcome.expert_ids)
-    members = []
+    seats: list[list[PanelMember]] = [[] for _panel in panels]
     for pick in outcome.picks:
         expert = experts[pick["expert"]]
-        members.append(PanelMember.objects.create(panel=panel, expert=expert, draw=draw, slot=pick["slot"] or [],
-                                                  drawn_at=at))
-        assignment_add(panel.case, expert.user, member_role(panel), actor=actor, at=at)
-        if expert.phone:
-            context = {"committee": panel.committee.short_name, "case_number": panel.case.number or "",
-                       "date": panel.sitting_date.isoformat()}
-            transaction.on_commit(lambda e=expert, c=context: notifications.send(
-                template, phone=e.phone, context=c, case_id=panel.case_id, committee_id=panel.committee_id))
-    return members
+        for panel, members in zip(panels, seats, strict=True):
+            members.append(PanelMember.objects.create(panel=panel, expert=expert, draw=draw,
+                                                      slot=pick["slot"] or [], drawn_at=at))
+            assignment_add(panel.case, expert.user, member_role(panel), actor=actor, at=at)
+        _text_seated(expert, panels, template)
+    return seats
+
+
+def _text_seated(expert: Expert, panels: list[Panel], template: str) -> None:
+    """One SMS per expert and draw, queued on commit; a group's names the lead case and the count."""
+    if not expert.phone:
+        return
+    lead = panels[0]
+    context: dict[str, Any] = {"committee": lead.committee.short_name, "case_number": lead.case.number or "",
+                               "date": lead.sitting_date.isoformat()}
+    if len(panels) > 1:
+        template = notifications.GROUP_VARIANT[template]
+        context["count"] = len(panels)
+    transaction.on_commit(lambda: notifications.send(
+        template, phone=expert.phone, context=context, case_id=lead.case_id, committee_id=lead.committee_id))
 
 
 def _categories_of(request: DrawRequest) -> list[int]:
@@ -361,53 +415,94 @@ def _check_case(case: Case, request: DrawRequest) -> None:
         raise _panel_exists(request.purpose)
 
 
-def _draw_case(case_id: int, request: DrawRequest, *, actor: User, at: dt.datetime, on: dt.date,
-               ctx: _DrawContext | None, batch: tuple[int, int] | None = None) -> Panel:
-    """One case's draw inside the caller's transaction; ``ctx`` None: a context of its own."""
+@contextmanager
+def _naming(case: Case, group: bool) -> Iterator[None]:
+    """In a group draw, an error about one of its cases says which case."""
+    try:
+        yield
+    except ApplicationError as exc:
+        if not group:
+            raise
+        raise type(exc)(_("Case %(case)s: %(message)s") % {"case": _case_label(case), "message": exc.message},
+                        code=exc.code, extra=exc.extra) from exc
+
+
+def _locked_cases(actor: User, case_ids: list[int]) -> list[Case]:
+    """The cases, in the caller's order, locked in id order: two clerks drawing overlapping groups
+    then wait for each other instead of deadlocking, and the second finds the panels drawn."""
+    locked: dict[int, Case] = {}
+    for pk in sorted(case_ids):
+        try:
+            locked[pk] = case_for_update(actor, pk, related=("committee", "worker", "employer"))
+        except NotFoundError:
+            if len(case_ids) == 1:
+                raise
+            raise NotFoundError(_("Case %(case)s: no such case, or it is not yours to see.")
+                                % {"case": f"#{pk}"}) from None
+    return [locked[pk] for pk in case_ids]
+
+
+def _draw_cases(case_ids: list[int], request: DrawRequest, *, actor: User, at: dt.datetime, on: dt.date,
+                ctx: _DrawContext | None, batch: tuple[int, int] | None = None) -> list[Panel]:
+    """The draw for one case or, given several, a group draw (the first case leads): one panel
+    examines every worker of a sitting room in turn, so one draw, recorded on the lead case's panel,
+    seats the same experts on each case's panel. Inside the caller's transaction; ``ctx`` None: a
+    context of its own."""
     _check_request(request)
-    case = case_for_update(actor, case_id, related=("committee", "worker", "employer"))
-    _check_case(case, request)
+    cases = _locked_cases(actor, case_ids)
+    lead, group = cases[0], len(cases) > 1
+    if ctx is None:
+        ctx = _DrawContext(lead.committee, on, at)
+    for case in cases:
+        with _naming(case, group):
+            if case.committee_id != ctx.committee.pk:  # a batch or group draws for the actor's committee only
+                raise NotFoundError(_("No such case, or it is not yours to see."))
+            _check_case(case, request)
     purpose = request.purpose
     second = purpose == Panel.Purpose.SECOND_OPINION
     reason = (request.reason or "").strip() if second else ""
     if second and not request.categories:
-        request = replace(request, categories=selectors.first_panel_categories(case))
+        request = replace(request, categories=selectors.first_panel_categories(lead))
         if not request.categories:
             raise ValidationFailed(_("The first panel was not drawn in the system: choose the categories of "
                                      "the injuries."), code="draw_no_category", extra={"fields": {"categories": []}})
     categories = _categories_of(request)
-    if ctx is None:
-        ctx = _DrawContext(case.committee, on, at)
-    elif ctx.committee.pk != case.committee_id:  # a batch draws for the actor's committee only
-        raise NotFoundError()
-    size = _panel_size(case, replace(request, categories=categories))
+    size = _panel_size(lead, replace(request, categories=categories))
     if len(categories) > size:
         raise ValidationFailed(_("A panel of %(size)s cannot cover %(n)s categories.")
                                % {"size": size, "n": len(categories)}, code="draw_too_many_categories")
-    built = _build_spec(case, ctx, categories=categories, size=size, batch=batch, purpose=purpose,
+    built = _build_spec(lead, ctx, categories=categories, size=size, batch=batch, purpose=purpose,
                         recuse_earlier_panel=request.recuse_earlier_panel)
+    if group:
+        _make_group(built, cases, ctx.rules, recuse_earlier_panel=request.recuse_earlier_panel)
     try:
         algo.check(built.spec)
     except algo.DrawImpossible as exc:
         raise _impossible_message(exc, size) from None
-    panel = Panel.objects.create(case=case, committee=case.committee, size=size, purpose=purpose, reason=reason,
-                                 complex=request.complex or size > ctx.rules.panel_size,
-                                 categories=categories, sitting_date=on, created_by=actor)
+    panels = [Panel.objects.create(case=case, committee=case.committee, size=size, purpose=purpose, reason=reason,
+                                   complex=request.complex or size > ctx.rules.panel_size,
+                                   categories=categories, sitting_date=on, created_by=actor)
+              for case in cases]
+    panel_of = {p.case_id: p for p in panels}
     for entry in built.spec["excluded"]:
-        audit.record("draw.recusal", actor=actor, obj=panel, committee=case.committee,
-                     after={"case_id": case.pk, "expert_id": entry["id"], "reason": entry["reason"],
+        case_id = entry.get("case", lead.pk)
+        audit.record("draw.recusal", actor=actor, obj=panel_of[case_id], committee=lead.committee,
+                     after={"case_id": case_id, "expert_id": entry["id"], "reason": entry["reason"],
                             "detail": entry["detail"]})
-    draw, outcome = _commit_and_reveal(panel, built.spec, kind=Draw.Kind.INITIAL, actor=actor, at=at,
+    draw, outcome = _commit_and_reveal(panels[0], built.spec, kind=Draw.Kind.INITIAL, actor=actor, at=at,
                                        reason=reason)
-    _seat(panel, draw, outcome, actor=actor, at=at,
+    _seat(panels, draw, outcome, actor=actor, at=at,
           template=notifications.SECOND_OPINION if second else notifications.DRAWN)
-    ctx.seated(outcome.expert_ids)
-    if second:
-        timeline_add(case.pk, "second_opinion_drawn", actor=actor, at=at, note=reason,
-                     data={"draw": draw.pk, "size": size})
-    else:
-        timeline_add(case.pk, "draw_panel", actor=actor, at=at, data={"draw": draw.pk, "size": size})
-    return panel
+    ctx.seated(outcome.expert_ids)  # once per group: one room, one seat of the day
+    data: dict[str, Any] = {"draw": draw.pk, "size": size}
+    if group:
+        data["group"] = len(cases)
+    for case in cases:
+        if second:
+            timeline_add(case.pk, "second_opinion_drawn", actor=actor, at=at, note=reason, data=data)
+        else:
+            timeline_add(case.pk, "draw_panel", actor=actor, at=at, data=data)
+    return panels
 
 
 def panel_draw(case_id: int, request: DrawRequest, *, actor: User, at: dt.datetime | None = None) -> Panel:
@@ -429,7 +524,7 @@ def panel_draw(case_id: int, request: DrawRequest, *, actor: User, at: dt.dateti
     on = request.sitting_date or _local_today()
     try:
         with transaction.atomic():
-            return _draw_case(case_id, request, actor=actor, at=at, on=on, ctx=None)
+            return _draw_cases([case_id], request, actor=actor, at=at, on=on, ctx=None)[0]
     except IntegrityError as exc:  # the partial unique constraint: someone else drew first
         raise _panel_exists(request.purpose) from exc
 
@@ -504,8 +599,8 @@ def panels_draw_batch(case_ids: list[int], request_by_case: dict[int, DrawReques
                 continue
             try:
                 with transaction.atomic():
-                    panel = _draw_case(case_id, request, actor=actor, at=at, on=on, ctx=ctx,
-                                       batch=(index + 1, len(ids)))
+                    panel = _draw_cases([case_id], request, actor=actor, at=at, on=on, ctx=ctx,
+                                        batch=(index + 1, len(ids)))[0]
             except NotFoundError:
                 result.failures.append(BatchFailure(case_id, _("No such case, or it is not yours to see."),
                                                     "not_found"))
@@ -525,6 +620,47 @@ def panels_draw_batch(case_ids: list[int], request_by_case: dict[int, DrawReques
     return result
 
 
+# GROUP DRAW FOR A SITTING ROOM ----------------------------------------------------------------------
+
+def panel_draw_group(case_ids: list[int], request: DrawRequest, *, actor: User,
+                     at: dt.datetime | None = None) -> list[Panel]:
+    """Draw one panel for several cases of one sitting room (现场鉴定会): the room's experts examine
+    every worker of the group in turn. Returns the panels in the order of the (de-duplicated) ids;
+    the first case leads.
+
+    One draw, recorded on the lead case's panel and verifiable like any other, seats the same
+    experts on every case's panel. It is built from the lead case's candidates with every case's
+    recusals excluded, so nobody with an interest in any worker of the room sits on it. Each expert
+    is texted once, and the group counts as one panel of the day for the daily limit. A first panel
+    only; every case after the preliminary review and without a panel, of the actor's committee.
+    All or nothing: any refusal saves nothing; a case drawn by someone else at the same time gives
+    ConflictError. One case is an ordinary draw (plus the ``draw.group`` record).
+    """
+    _require(actor, "experts.draw_panel")
+    if request.purpose != Panel.Purpose.FIRST:
+        raise ValidationFailed(_("A group draw seats a first panel only; draw each second-opinion panel on its own."),
+                               code="group_second_opinion")
+    _check_request(request)
+    ids = list(dict.fromkeys(int(i) for i in case_ids))
+    if not ids:
+        raise ValidationFailed(_("Choose at least one case."), code="group_no_case", extra={"fields": {"cases": []}})
+    if not actor.committee_id:
+        raise NotFoundError()
+    at = at or timezone.now()
+    on = request.sitting_date or _local_today()
+    try:
+        with transaction.atomic():
+            ctx = _DrawContext(actor.committee, on, at)
+            panels = _draw_cases(ids, request, actor=actor, at=at, on=on, ctx=ctx)
+            draw = panels[0].draws.get()
+            audit.record("draw.group", actor=actor, obj=draw, committee=actor.committee,
+                         after={"date": on.isoformat(), "case_ids": ids, "draw_id": draw.pk,
+                                "panel_ids": [p.pk for p in panels]})
+    except IntegrityError as exc:  # the partial unique constraint: someone else drew one of the cases first
+        raise _panel_exists(request.purpose) from exc
+    return panels
+
+
 # CONFIRMATION AND REPLACEMENT --------------------------------------------------------------------
 
 def _locked_member(member_id: int) -> PanelMember:
@@ -537,31 +673,50 @@ def _locked_member(member_id: int) -> PanelMember:
     return member
 
 
+def _seats_of_draw(member: PanelMember) -> list[PanelMember]:
+    """The expert's other seats from the member's draw on active panels, locked: a group draw seats
+    them on every panel of the room, and they answer once for the room."""
+    qs = (PanelMember.objects.select_related("panel", "panel__case", "panel__committee", "expert")
+          .filter(draw_id=member.draw_id, expert_id=member.expert_id, panel__state=Panel.State.ACTIVE)
+          .exclude(pk=member.pk).order_by("id"))
+    if connection.features.has_select_for_update:
+        qs = qs.select_for_update(of=("self",))
+    return list(qs)
+
+
 def member_confirm(member_id: int, *, actor: User, at: dt.datetime | None = None) -> PanelMember:
-    """The drawn expert confirms they will sit."""
+    """The drawn expert confirms they will sit; for a seat of a group draw, their pending seats on
+    every panel of the room (one confirmation for the room). Each seat's confirmation is audited."""
     with transaction.atomic():
         member = _locked_member(member_id)
         if member.expert.user_id != actor.pk:
             raise NotFoundError()
         if member.status != PanelMember.Status.PENDING:
             raise ConflictError(_("You have already answered this draw."), code="already_answered")
-        member.status = PanelMember.Status.CONFIRMED
-        member.answered_at = at or timezone.now()
-        member.save(update_fields=["status", "answered_at", "updated_at"])
-        audit.record("draw.confirm", actor=actor, obj=member, committee=member.panel.committee,
-                     after={"case_id": member.panel.case_id, "expert_id": member.expert_id})
+        answered_at = at or timezone.now()
+        seats = [member, *(s for s in _seats_of_draw(member) if s.status == PanelMember.Status.PENDING)]
+        for seat in seats:
+            seat.status = PanelMember.Status.CONFIRMED
+            seat.answered_at = answered_at
+            seat.save(update_fields=["status", "answered_at", "updated_at"])
+            audit.record("draw.confirm", actor=actor, obj=seat, committee=seat.panel.committee,
+                         after={"case_id": seat.panel.case_id, "expert_id": seat.expert_id})
     return member
 
 
-def _replacement_spec(panel: Panel, member: PanelMember, on: dt.date) -> dict[str, Any]:
+def _replacement_spec(panels: list[Panel], member: PanelMember, on: dt.date) -> dict[str, Any]:
     """The same recorded candidates as the initial draw; panel members and experts no longer eligible
-    are excluded with their reasons; the seat keeps the specialty it had to cover."""
-    initial = panel.draws.filter(kind=Draw.Kind.INITIAL).order_by("id").first()
+    are excluded with their reasons; the seat keeps the specialty it had to cover. ``panels``: the
+    member's panel, or the panels of a group draw the seat is refilled on (the first is where the
+    replacement is recorded): their members, and whoever is now recused from any of their cases,
+    are excluded."""
+    panel = panels[0]
+    initial = selectors.initial_draw(panel)
     if initial is None:  # pragma: no cover - a panel always starts with its initial draw
         raise NotFoundError()
     base = initial.spec
     excluded = {e["id"]: e for e in base["excluded"]}
-    seated = list(panel.members.select_related("expert"))
+    seated = list(PanelMember.objects.filter(panel__in=panels).select_related("expert").order_by("id"))
     for m in seated:
         excluded.setdefault(m.expert_id, {"id": m.expert_id, "reason": "already_drawn", "detail": ""})
     rules = selectors.rules_for(panel.committee)
@@ -575,13 +730,18 @@ def _replacement_spec(panel: Panel, member: PanelMember, on: dt.date) -> dict[st
         if expert_id not in excluded and (entry is None or entry.reason):
             detail = str(selectors.INELIGIBLE_REASONS.get(entry.reason, "")) if entry else ""
             excluded[expert_id] = {"id": expert_id, "reason": "no_longer_eligible", "detail": detail}
-    fresh = selectors.recusals_for(panel.case, [e for e in now_entries.values() if not e.reason],
+    eligible = [e for e in now_entries.values() if not e.reason]
+    recuse_earlier_panel = base.get("recuse_earlier_panel", True)
+    fresh = selectors.recusals_for(panel.case, eligible,
                                    recuse_treating_hospital=rules.recuse_treating_hospital,
-                                   recuse_earlier_panel=base.get("recuse_earlier_panel", True),
+                                   recuse_earlier_panel=recuse_earlier_panel,
                                    second_opinion=panel.purpose == Panel.Purpose.SECOND_OPINION)
     for expert_id, (code, detail) in fresh.items():
         excluded.setdefault(expert_id, {"id": expert_id, "reason": code, "detail": detail})
-    return {
+    for entry in _group_recusals([p.case for p in panels[1:]], eligible, rules,
+                                 recuse_earlier_panel=recuse_earlier_panel, known=set(excluded)):
+        excluded[entry["id"]] = entry
+    spec = {
         **base,
         "size": 1,
         "slots": [member.slot] if member.slot else [],
@@ -590,19 +750,36 @@ def _replacement_spec(panel: Panel, member: PanelMember, on: dt.date) -> dict[st
         "excluded": [excluded[k] for k in sorted(excluded)],
         "replaces": member.expert_id,
     }
+    if "group" in base:  # the panels this replacement seats (a withdrawn case's panel is not refilled)
+        spec["case"] = panel.case_id
+        spec["group"] = [p.case_id for p in panels]
+    return spec
 
 
 @dataclass
 class DeclineResult:
     member: PanelMember
-    replacement: PanelMember | None
-    failure: str = ""  # why no replacement could be drawn (the seat stays empty; the clerk is told)
+    replacement: PanelMember | None  # the new expert's seat on the member's panel
+    failure: str = ""  # why no replacement could be drawn (the seats stay empty; the clerk is told)
+    declined: list[PanelMember] = field(default_factory=list)  # every seat declined (a group's: one per panel)
+    replacements: list[PanelMember] = field(default_factory=list)  # the new expert's seat on each of those panels
+
+
+def _ordered_panels(panel: Panel, seats: list[PanelMember]) -> list[Panel]:
+    """The seats' panels in their group's order (the lead case's first): where a replacement is recorded."""
+    order = {p.pk: i for i, p in enumerate(selectors.group_of(panel))}
+    panels = {s.panel_id: s.panel for s in seats}
+    return sorted(panels.values(), key=lambda p: (order.get(p.pk, len(order)), p.pk))
 
 
 def member_decline(member_id: int, reason: str, *, actor: User, at: dt.datetime | None = None) -> DeclineResult:
     """The drawn expert declines with a reason, or a clerk records it for them; a replacement is
     drawn at once from the same recorded candidates. Both are logged; if no replacement can be
-    drawn the decline still stands and the failure is logged and returned."""
+    drawn the decline still stands and the failure is logged and returned.
+
+    A seat of a group draw is declined on every panel of the room the expert sits on from that
+    draw, and one replacement draw (recorded on the first of those panels, the lead case's unless
+    it was cancelled) seats the same new expert on each of them."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give the reason you cannot sit."), extra={"fields": {"reason": []}})
@@ -615,30 +792,36 @@ def member_decline(member_id: int, reason: str, *, actor: User, at: dt.datetime 
             raise NotFoundError()
         if member.status == PanelMember.Status.DECLINED:
             raise ConflictError(_("You have already answered this draw."), code="already_answered")
-        member.status = PanelMember.Status.DECLINED
-        member.decline_reason = reason
-        member.answered_at = at
-        member.save(update_fields=["status", "decline_reason", "answered_at", "updated_at"])
-        assignment_end(panel.case_id, [member.expert.user_id], member_role(panel), actor=actor)
-        audit.record("draw.decline", actor=actor, obj=member, committee=panel.committee,
-                     after={"case_id": panel.case_id, "expert_id": member.expert_id, "reason": reason,
-                            "on_behalf": on_behalf})
-        timeline_add(panel.case_id, "panel_decline", actor=actor, at=at,
-                         data={"expert": member.expert.name})
-        spec = _replacement_spec(panel, member, panel.sitting_date)
+        seats = [member, *(s for s in _seats_of_draw(member) if s.status != PanelMember.Status.DECLINED)]
+        for seat in seats:
+            seat.status = PanelMember.Status.DECLINED
+            seat.decline_reason = reason
+            seat.answered_at = at
+            seat.save(update_fields=["status", "decline_reason", "answered_at", "updated_at"])
+            assignment_end(seat.panel.case_id, [seat.expert.user_id], member_role(seat.panel), actor=actor)
+            audit.record("draw.decline", actor=actor, obj=seat, committee=seat.panel.committee,
+                         after={"case_id": seat.panel.case_id, "expert_id": seat.expert_id, "reason": reason,
+                                "on_behalf": on_behalf})
+            timeline_add(seat.panel.case_id, "panel_decline", actor=actor, at=at, data={"expert": seat.expert.name})
+        panels = _ordered_panels(panel, seats)
+        lead = panels[0]
+        spec = _replacement_spec(panels, member, lead.sitting_date)
         try:
             algo.check(spec)
         except algo.DrawImpossible as exc:
             failure = _impossible_message(exc, 1).message
-            audit.record("draw.replacement_failed", actor=actor, obj=panel, committee=panel.committee,
-                         after={"case_id": panel.case_id, "replaces": member.expert_id, "code": exc.code})
-            return DeclineResult(member, None, failure)
-        draw, outcome = _commit_and_reveal(panel, spec, kind=Draw.Kind.REPLACEMENT, actor=actor, at=at,
+            after: dict[str, Any] = {"case_id": lead.case_id, "replaces": member.expert_id, "code": exc.code}
+            if len(panels) > 1:
+                after["case_ids"] = [p.case_id for p in panels]
+            audit.record("draw.replacement_failed", actor=actor, obj=lead, committee=lead.committee, after=after)
+            return DeclineResult(member, None, failure, declined=seats)
+        draw, outcome = _commit_and_reveal(lead, spec, kind=Draw.Kind.REPLACEMENT, actor=actor, at=at,
                                            reason=reason)
-        new = _seat(panel, draw, outcome, actor=actor, at=at, template=notifications.REPLACED)[0]
-        timeline_add(panel.case_id, "panel_replace", actor=actor, at=at,
-                         data={"draw": draw.pk})
-    return DeclineResult(member, new)
+        replacements = [members[0] for members in _seat(panels, draw, outcome, actor=actor, at=at,
+                                                        template=notifications.REPLACED)]
+        for p in panels:
+            timeline_add(p.case_id, "panel_replace", actor=actor, at=at, data={"draw": draw.pk})
+    return DeclineResult(member, replacements[panels.index(panel)], declined=seats, replacements=replacements)
 
 
 def panel_cancel(panel_id: int, reason: str, *, actor: User) -> Panel:
@@ -675,7 +858,8 @@ class Verification:
 
 def draw_verify(draw_id: int) -> Verification:
     """Re-run a recorded draw and check every link: seed → seed hash, record → record hash and the
-    audit trail's copy of both hashes, re-run → stored result → panel members."""
+    audit trail's copy of both hashes, re-run → stored result → panel members (for a group draw, the
+    same members on the panel of every case of the group)."""
     from laojian.core.models import AuditEvent
 
     draw = Draw.objects.filter(pk=draw_id).first()
@@ -715,9 +899,18 @@ def draw_verify(draw_id: int) -> Verification:
     if outcome.picks != draw.result:
         problems.append(_("Re-running the draw gives a different panel: %(rerun)s instead of %(stored)s.") % {
             "rerun": outcome.expert_ids, "stored": [p.get("expert") for p in draw.result]})
-    seated = sorted(draw.members.values_list("expert_id", flat=True))
-    if seated != sorted(outcome.expert_ids):
+    seated: defaultdict[int, list[int]] = defaultdict(list)  # panel id -> experts (a group draw: every panel)
+    for panel_id, expert_id in draw.members.values_list("panel_id", "expert_id"):
+        seated[panel_id].append(expert_id)
+    drawn = sorted(outcome.expert_ids)
+    group = "group" in draw.spec
+    if (not seated or any(sorted(ids) != drawn for ids in seated.values())
+            or (not group and set(seated) != {draw.panel_id})):
         problems.append(_("The panel members recorded for this draw are not the ones it drew."))
+    if group:
+        cases = sorted(Panel.objects.filter(pk__in=list(seated)).values_list("case_id", flat=True))
+        if cases != sorted(draw.spec["group"]) or draw.spec.get("case") != draw.panel.case_id:
+            problems.append(_("The panels this draw seated are not those of the cases of its group."))
     return report
 
 

@@ -22,6 +22,7 @@ logger = logging.getLogger("laojian.notify")
 NOTE_LIMIT = 200
 
 # step name → (template code, SMS text). {{ note }} only where the note is meant for the applicant.
+# Scheduling and moving an appointment are told by laojian/sittings, with the time, place and what to bring.
 STEP_TEMPLATES: dict[str, tuple[str, str]] = {
     "submit": ("case.submitted",
                "{{ committee }}：您的劳动能力鉴定申请（{{ number }}）已于{{ date }}收到，我们将在{{ workdays }}个工作日内完成材料审核。"),
@@ -33,10 +34,6 @@ STEP_TEMPLATES: dict[str, tuple[str, str]] = {
                "{{ committee }}：您的劳动能力鉴定申请（{{ number }}）已于{{ date }}受理。鉴定时间、地点将另行通知。"),
     "reject": ("case.rejected",
                "{{ committee }}：您的申请（{{ number }}）于{{ date }}决定不予受理，理由：{{ note }}。书面决定将另行送达。"),
-    "schedule": ("case.scheduled",
-                 "{{ committee }}：您的案件（{{ number }}）已于{{ date }}安排鉴定，具体时间、地点和需携带的材料请登录系统查看或留意通知。"),
-    "reschedule": ("case.rescheduled",
-                   "{{ committee }}：您的案件（{{ number }}）鉴定时间已于{{ date }}调整，请登录系统查看新的安排。"),
     "approve_extension": ("case.extended",
                           "{{ committee }}：您的案件（{{ number }}）情况复杂，鉴定结论作出期限依法延长，延长后期限为{{ conclusion_due }}。（{{ date }}）"),
     "conclude": ("case.concluded",

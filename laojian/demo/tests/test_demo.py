@@ -263,3 +263,30 @@ def test_a_clerk_can_draw_a_real_panel_in_the_demo_city(demo, django_db_blocker)
         assert len(seated) == 3
         assert len(set(seated)) == 3  # one expert per hospital
         transaction.set_rollback(True)
+
+
+def test_every_scheduled_case_has_a_live_appointment_in_its_mode(demo):
+    from laojian.sittings.models import Appointment
+
+    scheduled = Case.objects.filter(status=Status.SCHEDULED)
+    assert scheduled.exists()
+    for case in scheduled:
+        appointment = Appointment.objects.get(case=case, state__in=Appointment.LIVE)
+        assert appointment.mode == case.mode
+        assert appointment.starts_at.date() >= TODAY
+
+
+def test_the_sitting_cases_sit_on_the_next_sitting_and_the_screen_address_is_printed(demo):
+    from laojian.sittings.models import Appointment, Sitting
+
+    sitting = Sitting.objects.get()
+    assert sitting.date >= TODAY and sitting.venue.rooms.count() >= 2
+    assert Appointment.objects.filter(sitting=sitting, group__isnull=False).count() == \
+        Case.objects.filter(status=Status.SCHEDULED, mode=Mode.SITTING).count()
+    assert f"/sittings/screen/{sitting.screen_token}/" in demo
+
+
+def test_the_clinic_has_a_weekly_roster(demo):
+    from laojian.sittings.models import RosterEntry
+
+    assert RosterEntry.objects.values("weekday", "half").distinct().count() >= 8

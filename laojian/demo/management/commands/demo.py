@@ -90,6 +90,9 @@ class Command(BaseCommand):
         out.write(_("Open %(url)s and sign in with one of these accounts.") % {"url": URL})
         for code in report.verify_codes:
             out.write(_("Verify a conclusion letter: %(url)s") % {"url": f"{URL.rstrip('/')}/v/{code}/"})
+        if report.screen_token:
+            out.write(_("Waiting-room screen of the next sitting: %(url)s")
+                      % {"url": f"{URL.rstrip('/')}/sittings/screen/{report.screen_token}/"})
 
 
 def _last_scheduled_day(stderr) -> dt.date:

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the owner of this area."""
+
+routes: list = []

@@ -1,0 +1,216 @@
+"""Reads: scheduling rules, who is busy when (double-booking), a case's appointments, queues."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from laojian.cases.models import CaseAssignment
+from laojian.core.validators import mask_name
+from laojian.sittings.models import (
+    Appointment,
+    ExtraExamination,
+    RosterEntry,
+    SchedulingRules,
+    Sitting,
+    SittingGroup,
+)
+
+if TYPE_CHECKING:
+    from laojian.cases.models import Case
+    from laojian.core.models import Committee, User
+
+PANEL_ROLES = (CaseAssignment.Role.EXPERT,)
+
+
+def rules_for(committee: Committee) -> SchedulingRules:
+    """The committee's scheduling rules, or the defaults (unsaved) when it has set none."""
+    return SchedulingRules.objects.filter(committee=committee).first() or SchedulingRules(committee=committee)
+
+
+def local(value: dt.datetime) -> dt.datetime:
+    return timezone.localtime(value)
+
+
+def combine(day: dt.date, time: dt.time) -> dt.datetime:
+    """A wall-clock time on a date in the committee's zone (Asia/Shanghai), as an aware datetime."""
+    return timezone.make_aware(dt.datetime.combine(day, time))
+
+
+def when_text(start: dt.datetime, end: dt.datetime | None = None) -> str:
+    """How a notice prints a time: 2026年12月10日 09:00–09:15."""
+    start = local(start)
+    text = f"{start.year}年{start.month}月{start.day}日 {start:%H:%M}"
+    if end is not None:
+        text += f"–{local(end):%H:%M}"
+    return text
+
+
+# DOUBLE-BOOKING ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Conflict:
+    """Someone or something already booked at an overlapping time: what the message names."""
+
+    kind: str  # worker, expert, room
+    who: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    what: str  # the other booking: a case number, a sitting, a clinic duty
+
+    @property
+    def message(self) -> str:
+        labels = {"worker": _("The worker"), "expert": _("Expert"), "room": _("Room")}
+        return _("%(kind)s %(who)s is already booked %(when)s (%(what)s).") % {
+            "kind": labels.get(self.kind, self.kind), "who": self.who,
+            "when": when_text(self.starts_at, self.ends_at), "what": self.what}
+
+
+def _overlapping(qs: QuerySet[Appointment], start: dt.datetime, end: dt.datetime) -> QuerySet[Appointment]:
+    return qs.filter(state__in=Appointment.LIVE, starts_at__lt=end, ends_at__gt=start)
+
+
+def appointments_of_experts(user_ids: list[int]) -> Q:
+    """Appointments of the cases these experts' users sit on, or clinic slots they hold."""
+    cases = CaseAssignment.objects.filter(user_id__in=user_ids, role__in=PANEL_ROLES, active=True).values("case_id")
+    return Q(case_id__in=cases) | Q(expert__user_id__in=user_ids)
+
+
+def conflicts(*, start: dt.datetime, end: dt.datetime, worker_ids: list[int] = (),  # type: ignore[assignment]
+              experts: dict[int, str] | None = None, room_ids: list[int] = (),  # type: ignore[assignment]
+              exclude: list[int] = (), same_group: int | None = None,  # type: ignore[assignment]
+              roster_day: tuple[dt.date, str] | None = None) -> list[Conflict]:
+    """Every live booking overlapping ``start..end`` of these workers, experts (user id → name) or rooms.
+
+    ``exclude``: appointments being replaced; ``same_group``: the sitting room being filled, whose
+    appointments share one panel and never conflict with each other; ``roster_day``: the date and
+    half-day, to count an expert's clinic duty as busy even before anyone books a slot.
+    """
+    found: list[Conflict] = []
+    base = Appointment.objects.exclude(pk__in=list(exclude)).select_related("case__worker", "group__room", "sitting")
+    if worker_ids:
+        for a in _overlapping(base.filter(case__worker_id__in=list(worker_ids)), start, end):
+            found.append(Conflict("worker", mask_name(a.case.worker.name),
+                                  a.starts_at, a.ends_at, a.case.number or ""))
+    experts = experts or {}
+    if experts:
+        users = list(experts)
+        qs = _overlapping(base.filter(appointments_of_experts(users)), start, end)
+        if same_group is not None:
+            qs = qs.exclude(group_id=same_group)
+        sitters = dict(CaseAssignment.objects.filter(user_id__in=users, role__in=PANEL_ROLES, active=True,
+                                                     case_id__in=[a.case_id for a in qs])
+                       .values_list("case_id", "user_id"))
+        seen: set[tuple[int, int]] = set()
+        for a in qs.select_related("expert"):
+            user_id = a.expert.user_id if a.expert_id and a.expert.user_id in experts else sitters.get(a.case_id)
+            if user_id is None or (user_id, a.pk) in seen:
+                continue
+            seen.add((user_id, a.pk))
+            found.append(Conflict("expert", experts[user_id], a.starts_at, a.ends_at, a.case.number or ""))
+        if roster_day is not None:
+            day, half = roster_day
+            for entry in roster_on(day).filter(expert__user_id__in=users, half=half).select_related("expert"):
+                rules = rules_for(entry.committee)
+                first, last = rules.half_bounds(half)
+                found.append(Conflict("expert", experts[entry.expert.user_id], combine(day, first),
+                                      combine(day, last), _("clinic duty")))
+    if room_ids:
+        qs = _overlapping(base.filter(group__room_id__in=list(room_ids)), start, end)
+        if same_group is not None:
+            qs = qs.exclude(group_id=same_group)
+        for a in qs:
+            found.append(Conflict("room", a.group.room.name, a.starts_at, a.ends_at, str(a.sitting)))
+    return found
+
+
+def roster_on(day: dt.date) -> QuerySet[RosterEntry]:
+    """The roster lines that hold on a date (its weekday, within their validity)."""
+    return RosterEntry.objects.filter(weekday=day.weekday(), valid_from__lte=day).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+
+
+def half_of(rules: SchedulingRules, at: dt.datetime) -> str | None:
+    """The half-day a time falls in, or None outside both."""
+    t = local(at).time()
+    for half in ("am", "pm"):
+        first, last = rules.half_bounds(half)
+        if first <= t < last:
+            return half
+    return None
+
+
+# A CASE'S APPOINTMENTS ---------------------------------------------------------------------------
+
+def live_appointment(case: Case) -> Appointment | None:
+    return Appointment.objects.filter(case=case, state__in=Appointment.LIVE).first()
+
+
+def appointments_of_case(case: Case) -> QuerySet[Appointment]:
+    return (Appointment.objects.filter(case=case)
+            .select_related("sitting", "group__room", "expert", "staff_member", "created_by")
+            .order_by("starts_at", "id"))
+
+
+def open_extra_examinations(case: Case) -> QuerySet[ExtraExamination]:
+    return ExtraExamination.objects.filter(case=case, state=ExtraExamination.State.ORDERED).order_by("due", "id")
+
+
+def panel_experts(case: Case) -> dict[int, str]:
+    """The case's panel experts as user id → name, for the double-booking check."""
+    rows = CaseAssignment.objects.filter(case=case, role__in=PANEL_ROLES, active=True).select_related("user")
+    return {a.user_id: str(a.user) for a in rows}
+
+
+def sits_in_group(user: User, group: SittingGroup) -> bool:
+    """The user is a panel expert of a case booked in this sitting room (the room's own panel)."""
+    cases = Appointment.objects.filter(group=group).values("case_id")
+    return CaseAssignment.objects.filter(user=user, role__in=PANEL_ROLES, active=True, case_id__in=cases).exists()
+
+
+# SITTINGS ----------------------------------------------------------------------------------------
+
+def sittings_of(user: User) -> QuerySet[Sitting]:
+    return Sitting.objects.filter(committee_id=user.committee_id).select_related("venue")
+
+
+def sitting_get_for(user: User, pk: int) -> Sitting:
+    from laojian.core.errors import NotFoundError
+
+    sitting = sittings_of(user).filter(pk=pk).first()
+    if sitting is None:
+        raise NotFoundError()
+    return sitting
+
+
+def groups_of(sitting: Sitting) -> QuerySet[SittingGroup]:
+    return sitting.groups.select_related("room").order_by("order", "id")
+
+
+def queue_of(group: SittingGroup) -> QuerySet[Appointment]:
+    """A room's workers in calling order: signed in first, by queue number; then those still expected."""
+    return (Appointment.objects.filter(group=group)
+            .exclude(state__in=[Appointment.State.RESCHEDULED, Appointment.State.CANCELLED])
+            .select_related("case", "case__worker")
+            .order_by("queue_number", "starts_at", "id"))
+
+
+def next_to_call(group: SittingGroup) -> Appointment | None:
+    """The signed-in worker with the lowest queue number who has not been called yet."""
+    return (Appointment.objects.filter(group=group, state=Appointment.State.CHECKED_IN, called_at__isnull=True)
+            .order_by("queue_number", "id").first())
+
+
+def now_serving(sitting: Sitting) -> list[tuple[SittingGroup, Appointment | None]]:
+    """For the waiting-room screen: each room and the number it called last (still being examined)."""
+    result = []
+    for group in groups_of(sitting):
+        current = (Appointment.objects.filter(group=group, called_at__isnull=False)
+                   .select_related("case__worker").order_by("-called_at", "-id").first())
+        result.append((group, current))
+    return result
