@@ -51,6 +51,7 @@ RECUSAL_REASONS: dict[str, Any] = {
     "earlier_panel": _("sat on an earlier appraisal of this worker"),
     "manual": _("excluded by the committee"),
     "already_drawn": _("already drawn for this panel"),
+    "busy": _("busy elsewhere at that time"),
     "no_longer_eligible": _("no longer eligible"),
 }
 

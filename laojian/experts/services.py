@@ -140,6 +140,9 @@ class DrawRequest:
     reason: str = ""  # why a second opinion is needed (required for one)
     # Review appraisal only: off lets the experts of the worker's earlier appraisals be drawn.
     recuse_earlier_panel: bool = True
+    # Experts who cannot sit at that time (expert id -> why), e.g. seated in another room of the same
+    # sitting: recorded as excluded ("busy"), so the draw stays verifiable.
+    busy: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -297,6 +300,16 @@ def _make_group(built: _Spec, cases: list[Case], rules: DrawRules, *, recuse_ear
     known = {e["id"] for e in spec["excluded"]}
     added = _group_recusals(cases[1:], built.eligible, rules, recuse_earlier_panel=recuse_earlier_panel, known=known)
     spec["excluded"] = sorted([*spec["excluded"], *added], key=lambda e: e["id"])
+
+
+def _exclude_busy(built: _Spec, busy: dict[int, str]) -> None:
+    """Exclude the candidates busy elsewhere at the time (not already excluded for another reason)."""
+    known = {e["id"] for e in built.spec["excluded"]}
+    candidates = {c[0] for c in built.spec["candidates"]}
+    added = [{"id": expert_id, "reason": "busy", "detail": detail}
+             for expert_id, detail in sorted(busy.items()) if expert_id in candidates and expert_id not in known]
+    if added:
+        built.spec["excluded"] = sorted([*built.spec["excluded"], *added], key=lambda e: e["id"])
 
 
 def _commit_and_reveal(panel: Panel, spec: dict[str, Any], *, kind: str, actor: User, at: dt.datetime,
@@ -475,6 +488,7 @@ def _draw_cases(case_ids: list[int], request: DrawRequest, *, actor: User, at: d
                         recuse_earlier_panel=request.recuse_earlier_panel)
     if group:
         _make_group(built, cases, ctx.rules, recuse_earlier_panel=request.recuse_earlier_panel)
+    _exclude_busy(built, request.busy)
     try:
         algo.check(built.spec)
     except algo.DrawImpossible as exc:

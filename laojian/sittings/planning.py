@@ -122,6 +122,7 @@ def sitting_fill(sitting_id: int, categories_by_case: dict[int, list[int]], *, a
     (the experts app's group draw: nobody with an interest in any worker of the room sits on it),
     and book each worker a time in the room's order. All or nothing."""
     from laojian.experts import services as experts_services
+    from laojian.experts.selectors import experts_of_users
 
     require(actor, PLAN)
     if not categories_by_case:
@@ -158,8 +159,11 @@ def sitting_fill(sitting_id: int, categories_by_case: dict[int, list[int]], *, a
             group = SittingGroup.objects.create(sitting=sitting, room=room, categories=list(plan.categories),
                                                 order=order)
             order += 1
+            busy = dict.fromkeys(experts_of_users(sorted(selectors.seated_at(sitting))).values(),
+                                 _("sits in another room of this sitting"))
             experts_services.panel_draw_group(
-                plan.case_ids, experts_services.DrawRequest(list(plan.categories), sitting_date=sitting.date),
+                plan.case_ids, experts_services.DrawRequest(list(plan.categories), sitting_date=sitting.date,
+                                                            busy=busy),
                 actor=actor, at=at)
             result.groups.append(group)
             for index, case_id in enumerate(plan.case_ids):

@@ -167,6 +167,13 @@ def panel_experts(case: Case) -> dict[int, str]:
     return {a.user_id: str(a.user) for a in rows}
 
 
+def seated_at(sitting: Sitting) -> set[int]:
+    """The users on the panels of the sitting's live appointments: one room each, all day."""
+    cases = Appointment.objects.filter(sitting=sitting, state__in=Appointment.LIVE).values("case_id")
+    return set(CaseAssignment.objects.filter(case_id__in=cases, role__in=PANEL_ROLES, active=True)
+               .values_list("user_id", flat=True))
+
+
 def sits_in_group(user: User, group: SittingGroup) -> bool:
     """The user is a panel expert of a case booked in this sitting room (the room's own panel)."""
     cases = Appointment.objects.filter(group=group).values("case_id")

@@ -315,3 +315,28 @@ def test_two_clerks_drawing_overlapping_groups_at_once_one_wins():
     winner = groups[outcomes.index("won")]
     assert Draw.objects.count() == 1
     assert sorted(Panel.objects.values_list("case_id", flat=True)) == sorted(c.pk for c in winner)
+
+
+# BUSY ELSEWHERE -------------------------------------------------------------------------------------
+
+def test_an_expert_busy_in_another_room_is_never_drawn():
+    _committee, cases, clerk, experts = sitting(n_cases=2, n_experts=5)
+    busy = {e.pk: "sits in another room of this sitting" for e in experts[:2]}
+    panels = group(cases, clerk, busy=busy)
+    assert seated(panels[0]) == {e.pk for e in experts[2:]}
+
+
+def test_the_busy_experts_are_recorded_as_excluded_and_the_draw_verifies():
+    _committee, cases, clerk, experts = sitting(n_cases=2, n_experts=5)
+    group(cases, clerk, busy={experts[0].pk: "sits in another room of this sitting"})
+    draw = Draw.objects.get()
+    assert {"id": experts[0].pk, "reason": "busy", "detail": "sits in another room of this sitting"} in (
+        draw.spec["excluded"])
+    assert services.draw_verify(draw.pk).ok
+
+
+def test_too_many_busy_experts_make_the_draw_impossible_and_save_nothing():
+    _committee, cases, clerk, experts = sitting(n_cases=2, n_experts=4)
+    with pytest.raises(ValidationFailed):
+        group(cases, clerk, busy={e.pk: "busy" for e in experts[:2]})
+    assert nothing_drawn()
