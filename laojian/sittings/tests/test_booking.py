@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from laojian.cases import services as case_services
 from laojian.cases.models import Mode, Status
 from laojian.cases.workflow import TransitionRefused
-from laojian.core.errors import ConflictError, ValidationFailed
+from laojian.core.errors import ApplicationError, ConflictError, ValidationFailed
+from laojian.core.tests.factories import CommitteeFactory
 from laojian.notify.models import Notification
 from laojian.sittings import services
 from laojian.sittings.models import Appointment
@@ -206,3 +209,35 @@ def test_the_generic_examination_step_is_refused_while_an_appointment_is_live():
     with pytest.raises(TransitionRefused) as exc:
         case_services.transition(case.pk, "record_examination", actor=clerk)
     assert exc.value.code == "use_appointment"
+
+
+# CONCURRENCY ----------------------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_booking_one_expert_at_the_same_moment_cannot_both_succeed():
+    committee = CommitteeFactory()
+    expert = expert_of(committee)
+    cases = [reviewed_case(committee, mode=Mode.REMOTE, experts=[expert]) for _ in range(2)]
+    clerks = [clerk_of(committee), clerk_of(committee)]
+    start = at(workday(7), 9)
+    barrier = threading.Barrier(2)
+    outcomes: list = [None, None]
+
+    def go(i: int) -> None:
+        try:
+            barrier.wait()
+            services.appointment_book(cases[i].pk, Booking(mode=Mode.REMOTE, starts_at=start,
+                                                           ends_at=start + dt.timedelta(hours=1)), actor=clerks[i])
+            outcomes[i] = "won"
+        except ApplicationError as exc:
+            outcomes[i] = exc.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes, key=str) == ["double_booked", "won"]
+    assert Appointment.objects.filter(state=Appointment.State.BOOKED).count() == 1
