@@ -97,3 +97,60 @@ def run_child(script: str, database: str, child_args: list[str], *, keep: bool =
         raise SystemExit(f"{database}: the benchmark child failed (exit code {proc.returncode})")
     result["wall_seconds"] = round(time.monotonic() - started, 1)
     return result
+
+
+# THE PLAIN QUERIES A CALL MAKES ------------------------------------------------------------------
+# A call's "plain queries" baseline: every statement it sent, with its parameters, sent again
+# straight through a cursor. The ratio of the call to its replay is what our Python costs on top
+# of the database work the call cannot avoid.
+
+Statement = tuple[str, Any, bool]
+
+
+def capture(fn: Callable[[], Any]) -> tuple[Any, list[Statement], float]:
+    """Run ``fn`` once; its result, the statements it sent (sql, params, executemany) and its seconds."""
+    from django.db import connection
+
+    sent: list[Statement] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, params, many))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        start = time.perf_counter()
+        result = fn()
+        elapsed = time.perf_counter() - start
+    return result, sent, elapsed
+
+
+def replay(statements: list[Statement]) -> float:
+    """Send the statements again, fetching every row as the ORM would; seconds taken."""
+    from django.db import connection
+
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        for sql, params, many in statements:
+            if many:
+                cursor.executemany(sql, params)
+                continue
+            cursor.execute(sql, params)
+            if cursor.description is not None:
+                cursor.fetchall()
+    return time.perf_counter() - start
+
+
+def capture_and_replay_rolled_back(fn: Callable[[], Any]) -> tuple[Any, int, float, float]:
+    """For a call that writes: run it in a savepoint, roll it back, replay its statements in another
+    savepoint and roll that back too (foreign keys are deferred on both databases, so the replayed
+    rows may point at ids the rollback took away). Returns (result, statements, call s, replay s)."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        result, sent, elapsed = capture(fn)
+        transaction.savepoint_rollback(sid)
+        sid = transaction.savepoint()
+        plain = replay(sent)
+        transaction.savepoint_rollback(sid)
+    return result, len(sent), elapsed, plain

@@ -24,6 +24,7 @@ from laojian.experts.models import (
     Panel,
     PanelMember,
     Specialty,
+    TrainingRecord,
     TreatingHospital,
     UnavailablePeriod,
 )
@@ -540,3 +541,79 @@ def hospitals_of(user: User) -> QuerySet[Any]:
 def experts_of_users(user_ids: list[int]) -> dict[int, int]:
     """user id → expert id, for the users among these who are experts of the pool."""
     return dict(Expert.objects.filter(user_id__in=user_ids).values_list("user_id", "id"))
+
+
+# THE CLINIC (one expert on duty, not drawn) --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Availability:
+    """When an expert may examine: active, in term, trained enough, not away."""
+
+    active: bool
+    term_start: dt.date
+    term_end: dt.date
+    trained_from: dt.date | None  # the date of the training that met the committee's minimum
+    away: tuple[tuple[dt.date, dt.date], ...] = ()
+    has_account: bool = True
+
+    def can_sit(self, day: dt.date) -> bool:
+        return (self.active and self.has_account and self.term_start <= day <= self.term_end
+                and self.trained_from is not None and self.trained_from <= day
+                and not any(start <= day <= end for start, end in self.away))
+
+
+def availability(committee: Committee, expert_ids: list[int]) -> dict[int, Availability]:
+    """Expert id → availability, for a clinic roster's experts over any range of days. Three queries."""
+    min_trainings = rules_for(committee).min_trainings
+    trainings: dict[int, list[dt.date]] = defaultdict(list)
+    for expert_id, day in (TrainingRecord.objects.filter(expert_id__in=expert_ids)
+                           .values_list("expert_id", "date").order_by("expert_id", "date")):
+        trainings[expert_id].append(day)
+    away: dict[int, list[tuple[dt.date, dt.date]]] = defaultdict(list)
+    for expert_id, start, end in UnavailablePeriod.objects.filter(expert_id__in=expert_ids).values_list(
+            "expert_id", "start", "end"):
+        away[expert_id].append((start, end))
+    result = {}
+    for pk, status, term_start, term_end, user_id in (
+            Expert.objects.filter(committee=committee, pk__in=expert_ids)
+            .values_list("pk", "status", "term_start", "term_end", "user_id")):
+        dates = trainings.get(pk, [])
+        trained_from = (dt.date.min if min_trainings <= 0
+                        else dates[min_trainings - 1] if len(dates) >= min_trainings else None)
+        result[pk] = Availability(status == Expert.Status.ACTIVE, term_start, term_end, trained_from,
+                                  tuple(away.get(pk, ())), user_id is not None)
+    return result
+
+
+def recusals_of_experts(case: Case, expert_ids: list[int]) -> dict[int, str]:
+    """Which of these experts may not examine the case, by the draw's recusal rules (separation of
+    duties, exclusions, declared conflicts, treating hospitals, earlier appraisals), and why:
+    expert id → translated reason. For the clinic, whose expert is on duty rather than drawn."""
+    from django.utils.translation import gettext
+
+    rows = Expert.objects.filter(committee_id=case.committee_id, pk__in=list(expert_ids)).values_list(
+        "pk", "hospital_id", "user_id")
+    entries = [PoolEntry(pk, hospital_id, [], user_id) for pk, hospital_id, user_id in rows]
+    if not entries:
+        return {}
+    rules = rules_for(case.committee)
+    found = recusals_for(case, entries, recuse_treating_hospital=rules.recuse_treating_hospital)
+    return {expert_id: (gettext("%(reason)s: %(detail)s") % {"reason": str(RECUSAL_REASONS[code]),
+                                                              "detail": detail} if detail
+                        else str(RECUSAL_REASONS[code]))
+            for expert_id, (code, detail) in found.items()}
+
+
+def expert_specialty_ids(expert_id: int) -> set[int]:
+    """The specialties an expert practises (what the clinic roster may put them on duty for)."""
+    return set(Expert.specialties.through.objects.filter(expert_id=expert_id).values_list("specialty_id", flat=True))
+
+
+def specialties_of_committee_experts(committee: Committee) -> QuerySet[Specialty]:
+    """The specialties some expert of the committee practises, for the roster's choices."""
+    return Specialty.objects.filter(experts__committee=committee).distinct().order_by("code")
+
+
+def committee_experts(committee: Committee) -> QuerySet[Expert]:
+    """The committee's active experts, by name, for choosing one (e.g. for the clinic roster)."""
+    return Expert.objects.filter(committee=committee, status=Expert.Status.ACTIVE).order_by("name", "id")

@@ -498,11 +498,17 @@ def _draw_cases(case_ids: list[int], request: DrawRequest, *, actor: User, at: d
                                    categories=categories, sitting_date=on, created_by=actor)
               for case in cases]
     panel_of = {p.case_id: p for p in panels}
+    busy = [e["id"] for e in built.spec["excluded"] if e["reason"] == "busy"]
     for entry in built.spec["excluded"]:
+        if entry["reason"] == "busy":
+            continue
         case_id = entry.get("case", lead.pk)
         audit.record("draw.recusal", actor=actor, obj=panel_of[case_id], committee=lead.committee,
                      after={"case_id": case_id, "expert_id": entry["id"], "reason": entry["reason"],
                             "detail": entry["detail"]})
+    if busy:  # one entry for all: a sitting of many rooms would otherwise write rooms² of them
+        audit.record("draw.busy", actor=actor, obj=panels[0], committee=lead.committee,
+                     after={"case_id": lead.pk, "expert_ids": busy})
     draw, outcome = _commit_and_reveal(panels[0], built.spec, kind=Draw.Kind.INITIAL, actor=actor, at=at,
                                        reason=reason)
     _seat(panels, draw, outcome, actor=actor, at=at,

@@ -403,9 +403,8 @@ def expert_calendar(user: User, first: dt.date, last: dt.date) -> list[ExpertEve
     """One expert's own things from ``first`` to ``last`` (inclusive), in time order.
 
     Their clinic slots, and the appointments of cases on whose panel they sit, booked or examined
-    (not cancelled or rescheduled); and their clinic roster duties as whole half-day entries. A
-    weekday duty on a public holiday is left out (the clinic is closed); a weekend roster line is
-    the committee's own decision and stays. A fixed number of queries (five).
+    (not cancelled or rescheduled); and their clinic roster duties as whole half-day entries, on
+    working days only (the clinic offers no slots on rest days and public holidays). A fixed number of queries (five).
     """
     start, end = _day_bounds(first, last)
     rows = (Appointment.objects.filter(selectors.appointments_of_experts([user.pk]))
@@ -421,9 +420,7 @@ def expert_calendar(user: User, first: dt.date, last: dt.date) -> list[ExpertEve
         cal = WorkingCalendar.for_range(first, last)
         day = first
         while day <= last:
-            open_day = True
-            if day.weekday() < 5:
-                open_day, _note = _workday(cal, day)
+            open_day, _note = _workday(cal, day)
             for entry in entries:
                 if (open_day and entry.weekday == day.weekday() and entry.valid_from <= day
                         and (entry.valid_to is None or entry.valid_to >= day)):

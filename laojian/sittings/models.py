@@ -42,7 +42,7 @@ def record_upload_to(instance: ExaminationRecord, filename: str) -> str:
     """A server-made random name; the extension comes from the checked content."""
     suffix = PurePosixPath(filename).suffix.lower()
     token = uuid.uuid4().hex
-    return f"examinations/{token[:2]}/{token}{suffix if suffix in {'.jpg', '.png', '.pdf', '.mp4'} else ''}"
+    return f"examinations/{token[:2]}/{token}{suffix if suffix in {'.jpg', '.png', '.pdf', '.mp4', '.webm'} else ''}"
 
 
 class Half(models.TextChoices):

@@ -16,6 +16,7 @@ CANCELLED = "appointment.cancelled"
 EXPERT_BOOKED = "appointment.expert_booked"
 EXPERT_MOVED = "appointment.expert_moved"
 EXPERT_CANCELLED = "appointment.expert_cancelled"
+EXPERT_SITTING = "appointment.expert_sitting"
 FAMILY_VISIT = "appointment.family_visit"
 EXTRA_EXAMINATION = "appointment.extra_examination"
 
@@ -27,6 +28,7 @@ TEMPLATES: dict[str, str] = {
     EXPERT_BOOKED: "【{{ committee }}】鉴定安排：{{ when }}，{{ place }}，案件{{ number }}（{{ mode }}）。",
     EXPERT_MOVED: "【{{ committee }}】案件{{ number }}的鉴定已改至{{ when }}，{{ place }}。",
     EXPERT_CANCELLED: "【{{ committee }}】案件{{ number }}原定{{ when }}的鉴定已取消。",
+    EXPERT_SITTING: "【{{ committee }}】鉴定会安排：{{ when }}，{{ place }}，共{{ count }}名职工（案件{{ number }}等）。",
     FAMILY_VISIT: "{{ committee }}：鉴定专家将于{{ when }}到{{ place }}为{{ masked_name }}进行上门鉴定，请家属在场并备好身份证和病历。",
     EXTRA_EXAMINATION: "{{ committee }}：您的案件（{{ number }}）需补充检查：{{ what }}，地点：{{ where }}，"
                        "请于{{ due }}前完成并提交结果。",
@@ -38,7 +40,7 @@ def register_templates() -> None:
         notify.register_template(code, sms, email_subject="{{ committee }}：{{ number }}", email_body=sms)
 
 
-def send(template: str, phone: str, context: dict[str, Any], *, case_id: int, committee_id: int,
+def send(template: str, phone: str, context: dict[str, Any], *, case_id: int | None, committee_id: int,
          key: str | None = None) -> None:
     """Queue one SMS when there is a phone to send it to (the key makes a retry send nothing twice)."""
     if phone and phone.strip():

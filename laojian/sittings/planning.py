@@ -16,7 +16,7 @@ from laojian.cases import clocks
 from laojian.cases.models import Mode
 from laojian.core import audit
 from laojian.core.errors import ConflictError
-from laojian.sittings import selectors
+from laojian.sittings import notifications, selectors
 from laojian.sittings.models import DEFAULT_BRING, Appointment, Room, Sitting, SittingGroup, Venue
 from laojian.sittings.services import (
     PLAN,
@@ -26,6 +26,7 @@ from laojian.sittings.services import (
     check_day,
     invalid,
     lock_schedule,
+    panel_expert_ids,
     require,
 )
 
@@ -159,22 +160,37 @@ def sitting_fill(sitting_id: int, categories_by_case: dict[int, list[int]], *, a
             group = SittingGroup.objects.create(sitting=sitting, room=room, categories=list(plan.categories),
                                                 order=order)
             order += 1
-            busy = dict.fromkeys(experts_of_users(sorted(selectors.seated_at(sitting))).values(),
-                                 _("sits in another room of this sitting"))
+            busy = dict.fromkeys(experts_of_users(sorted(selectors.busy_between(sitting.committee, start, end)))
+                                 .values(), _("booked elsewhere during this sitting"))
             experts_services.panel_draw_group(
                 plan.case_ids, experts_services.DrawRequest(list(plan.categories), sitting_date=sitting.date,
                                                             busy=busy),
                 actor=actor, at=at)
             result.groups.append(group)
-            for index, case_id in enumerate(plan.case_ids):
-                booking = Booking(mode=Mode.SITTING, starts_at=start + slot * index,
-                                  ends_at=start + slot * (index + 1), group_id=group.pk,
-                                  short_notice_reason=short_notice_reason)
-                result.appointments.append(appointment_book(case_id, booking, actor=actor, today=today, at=at))
+            booked = [appointment_book(case_id, Booking(mode=Mode.SITTING, starts_at=start + slot * index,
+                                                        ends_at=start + slot * (index + 1), group_id=group.pk,
+                                                        short_notice_reason=short_notice_reason, notify_experts=False),
+                                       actor=actor, today=today, at=at)
+                      for index, case_id in enumerate(plan.case_ids)]
+            _notify_room_panel(sitting, group, booked)
+            result.appointments.extend(booked)
         audit.record("sitting.fill", actor=actor, obj=sitting, committee=sitting.committee,
                      after={"groups": [[g.room.name, g.categories] for g in result.groups],
                             "case_ids": sorted(categories_by_case)})
     return result
+
+
+def _notify_room_panel(sitting: Sitting, group: SittingGroup, booked: list[Appointment]) -> None:
+    """One SMS to each expert of a room's panel for the whole room, not one per worker."""
+    from laojian.experts.selectors import expert_names
+
+    lead = booked[0].case
+    context = {"committee": sitting.committee.short_name or sitting.committee.name, "number": lead.number or "",
+               "when": selectors.when_text(booked[0].starts_at, booked[-1].ends_at), "place": booked[0].place,
+               "count": len(booked)}
+    for expert in expert_names(panel_expert_ids(lead)).values():
+        notifications.send(notifications.EXPERT_SITTING, expert.phone, context, case_id=None,
+                           committee_id=sitting.committee_id, key=f"{notifications.EXPERT_SITTING}:{group.pk}:{expert.pk}")
 
 
 def sitting_cancel(sitting_id: int, *, actor: User, reason: str, at: dt.datetime | None = None) -> Sitting:

@@ -144,7 +144,7 @@ def _panel_names(groups: list[SittingGroup]) -> dict[int, list[str]]:
     for group_id, case_id in (Appointment.objects.filter(group__in=groups).order_by("starts_at", "id")
                               .values_list("group_id", "case_id")):
         first_case.setdefault(group_id, case_id)
-    from laojian.experts.selectors import experts_of_users, expert_names
+    from laojian.experts.selectors import expert_names, experts_of_users
 
     rows = list(CaseAssignment.objects.filter(case_id__in=first_case.values(), role__in=selectors.PANEL_ROLES,
                                               active=True).order_by("id").values_list("case_id", "user_id"))
@@ -171,12 +171,13 @@ def _sitting_page(request: HttpRequest, sitting: Sitting, *, cancel_form: Cancel
     can_plan = request.user.has_perm(services.PLAN)
     picker = []
     if can_plan and sitting.state == Sitting.State.PLANNED:
-        from laojian.experts.selectors import first_panel_categories
+        from laojian.experts.selectors import active_panel, first_panel_categories
 
         chosen = chosen or {}
         for case in waiting_cases(request.user):
             picked = chosen.get(case.pk) or first_panel_categories(case) or [DEFAULT_CATEGORY]
-            picker.append({"case": case, "chosen": case.pk in chosen, "categories": picked})
+            picker.append({"case": case, "chosen": case.pk in chosen, "categories": picked,
+                           "has_panel": active_panel(case) is not None})
     return render(request, "sittings/sitting/detail.html", {
         "sitting": sitting, "rooms": rooms, "workers": len(appointments), "can_plan": can_plan,
         "can_desk": request.user.has_perm(services.DESK), "picker": picker, "category_choices": Category.choices,

@@ -15,6 +15,7 @@ from laojian.core.validators import mask_name
 from laojian.sittings.models import (
     Appointment,
     ExtraExamination,
+    Half,
     RosterEntry,
     SchedulingRules,
     Sitting,
@@ -92,27 +93,29 @@ def conflicts(*, start: dt.datetime, end: dt.datetime, worker_ids: list[int] = (
     half-day, to count an expert's clinic duty as busy even before anyone books a slot.
     """
     found: list[Conflict] = []
-    base = Appointment.objects.exclude(pk__in=list(exclude)).select_related("case__worker", "group__room", "sitting")
+    base = Appointment.objects.filter(state__in=Appointment.LIVE, starts_at__lt=end, ends_at__gt=start)
+    if exclude:
+        base = base.exclude(pk__in=list(exclude))
     if worker_ids:
-        for a in _overlapping(base.filter(case__worker_id__in=list(worker_ids)), start, end):
-            found.append(Conflict("worker", mask_name(a.case.worker.name),
-                                  a.starts_at, a.ends_at, a.case.number or ""))
+        for name, starts_at, ends_at, number in base.filter(case__worker_id__in=list(worker_ids)).values_list(
+                "case__worker__name", "starts_at", "ends_at", "case__number"):
+            found.append(Conflict("worker", mask_name(name), starts_at, ends_at, number or ""))
+    others = base.exclude(group_id=same_group) if same_group is not None else base
     experts = experts or {}
     if experts:
         users = list(experts)
-        qs = _overlapping(base.filter(appointments_of_experts(users)), start, end)
-        if same_group is not None:
-            qs = qs.exclude(group_id=same_group)
+        rows = list(others.filter(appointments_of_experts(users)).values_list(
+            "pk", "case_id", "expert__user_id", "starts_at", "ends_at", "case__number"))
         sitters = dict(CaseAssignment.objects.filter(user_id__in=users, role__in=PANEL_ROLES, active=True,
-                                                     case_id__in=[a.case_id for a in qs])
-                       .values_list("case_id", "user_id"))
+                                                     case_id__in={r[1] for r in rows})
+                       .values_list("case_id", "user_id")) if rows else {}
         seen: set[tuple[int, int]] = set()
-        for a in qs.select_related("expert"):
-            user_id = a.expert.user_id if a.expert_id and a.expert.user_id in experts else sitters.get(a.case_id)
-            if user_id is None or (user_id, a.pk) in seen:
+        for pk, case_id, holder, starts_at, ends_at, number in rows:
+            user_id = holder if holder in experts else sitters.get(case_id)
+            if user_id is None or (user_id, pk) in seen:
                 continue
-            seen.add((user_id, a.pk))
-            found.append(Conflict("expert", experts[user_id], a.starts_at, a.ends_at, a.case.number or ""))
+            seen.add((user_id, pk))
+            found.append(Conflict("expert", experts[user_id], starts_at, ends_at, number or ""))
         if roster_day is not None:
             day, half = roster_day
             for entry in roster_on(day).filter(expert__user_id__in=users, half=half).select_related("expert"):
@@ -121,11 +124,9 @@ def conflicts(*, start: dt.datetime, end: dt.datetime, worker_ids: list[int] = (
                 found.append(Conflict("expert", experts[entry.expert.user_id], combine(day, first),
                                       combine(day, last), _("clinic duty")))
     if room_ids:
-        qs = _overlapping(base.filter(group__room_id__in=list(room_ids)), start, end)
-        if same_group is not None:
-            qs = qs.exclude(group_id=same_group)
-        for a in qs:
-            found.append(Conflict("room", a.group.room.name, a.starts_at, a.ends_at, str(a.sitting)))
+        for room, starts_at, ends_at, day, venue in others.filter(group__room_id__in=list(room_ids)).values_list(
+                "group__room__name", "starts_at", "ends_at", "sitting__date", "sitting__venue__name"):
+            found.append(Conflict("room", room, starts_at, ends_at, f"{day} {venue}"))
     return found
 
 
@@ -167,11 +168,21 @@ def panel_experts(case: Case) -> dict[int, str]:
     return {a.user_id: str(a.user) for a in rows}
 
 
-def seated_at(sitting: Sitting) -> set[int]:
-    """The users on the panels of the sitting's live appointments: one room each, all day."""
-    cases = Appointment.objects.filter(sitting=sitting, state__in=Appointment.LIVE).values("case_id")
-    return set(CaseAssignment.objects.filter(case_id__in=cases, role__in=PANEL_ROLES, active=True)
-               .values_list("user_id", flat=True))
+def busy_between(committee: Committee, start: dt.datetime, end: dt.datetime) -> set[int]:
+    """The users with a live appointment overlapping ``start..end`` (on its panel or as the clinic
+    expert) or on clinic duty in a half-day it overlaps: a sitting's draw must not seat them."""
+    overlapping = _overlapping(Appointment.objects.all(), start, end)
+    users = set(CaseAssignment.objects.filter(case_id__in=overlapping.values("case_id"), role__in=PANEL_ROLES,
+                                              active=True).values_list("user_id", flat=True))
+    users |= set(overlapping.filter(expert__isnull=False).values_list("expert__user_id", flat=True))
+    rules = rules_for(committee)
+    day = local(start).date()
+    for half in Half.values:
+        first, last = rules.half_bounds(half)
+        if combine(day, first) < end and combine(day, last) > start:
+            users |= set(roster_on(day).filter(committee=committee, half=half).values_list("expert__user_id", flat=True))
+    users.discard(None)
+    return users
 
 
 def sits_in_group(user: User, group: SittingGroup) -> bool:

@@ -120,6 +120,7 @@ class Booking:
     non_working_reason: str = ""
     short_notice_reason: str = ""
     extra_experts: dict[int, str] = field(default_factory=dict)  # user id → name, also held by the booking
+    notify_experts: bool = True  # a sitting room tells its panel once for the room (planning.sitting_fill)
 
 
 def _check_booking(case: Case, booking: Booking) -> None:
@@ -246,7 +247,7 @@ def _notice_context(appointment: Appointment, case: Case, **extra: Any) -> dict[
 
 
 def _notify_booked(appointment: Appointment, case: Case, *, worker_template: str, expert_template: str,
-                   **extra: Any) -> None:
+                   experts: bool = True, **extra: Any) -> None:
     """The worker (applicant), a home visit's family and the experts hear of the booking after commit."""
     from laojian.experts.selectors import expert_names
     from laojian.notify.listeners import applicant_phone
@@ -259,8 +260,9 @@ def _notify_booked(appointment: Appointment, case: Case, *, worker_template: str
     if appointment.mode == Mode.HOME and appointment.family_phone and worker_template == notifications.BOOKED:
         notifications.send(notifications.FAMILY_VISIT, appointment.family_phone, context, case_id=case.pk,
                            committee_id=case.committee_id, key=f"{notifications.FAMILY_VISIT}:{appointment.pk}")
-    expert_users = set(selectors.panel_experts(case))
-    ids = list(_expert_ids_of_users(expert_users))
+    if not experts:
+        return
+    ids = panel_expert_ids(case)
     if appointment.expert_id:
         ids.append(appointment.expert_id)
     for expert in expert_names(sorted(set(ids))).values():
@@ -268,10 +270,11 @@ def _notify_booked(appointment: Appointment, case: Case, *, worker_template: str
                            key=f"{expert_template}:{appointment.pk}:{expert.pk}")
 
 
-def _expert_ids_of_users(user_ids: set[int]) -> list[int]:
+def panel_expert_ids(case: Case) -> list[int]:
+    """The experts (pool records, not users) seated on the case's panel."""
     from laojian.experts.selectors import experts_of_users
 
-    return list(experts_of_users(sorted(user_ids)).values())
+    return list(experts_of_users(sorted(set(selectors.panel_experts(case)))).values())
 
 
 def appointment_book(case_id: int, booking: Booking, *, actor: User, today: dt.date | None = None,
@@ -303,7 +306,7 @@ def appointment_book(case_id: int, booking: Booking, *, actor: User, today: dt.d
                                          data={"appointment": appointment.pk, "mode": booking.mode,
                                                "when": selectors.when_text(booking.starts_at)})
         _notify_booked(appointment, case, worker_template=notifications.BOOKED,
-                       expert_template=notifications.EXPERT_BOOKED)
+                       expert_template=notifications.EXPERT_BOOKED, experts=booking.notify_experts)
     return appointment
 
 

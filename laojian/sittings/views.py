@@ -23,7 +23,7 @@ from laojian.cases.models import Case, Mode
 from laojian.cases.selectors import case_get_for
 from laojian.core.errors import ApplicationError, NotFoundError
 from laojian.core.http import HttpResponseSeeOther
-from laojian.sittings import day, forms, selectors, services
+from laojian.sittings import day, forms, selectors, services, visits
 from laojian.sittings.models import Appointment
 
 # Where each mode's booking starts (url name, takes the case id or nothing).
@@ -71,6 +71,7 @@ def _page(request: HttpRequest, case: Case, **bound: django_forms.Form) -> HttpR
         "waiting_for": list(selectors.open_extra_examinations(case)),
         "can_plan": request.user.has_perm(services.PLAN),
         "can_terminate": request.user.has_perm("cases.terminate_case"),
+        "can_see_video": live is not None and visits.may_see_video_room(request.user, case),
         "book_links": _book_links(case),
         "move_form": bound.get("move_form") or forms.MoveForm(prefix="move"),
         "excused_form": bound.get("excused_form") or forms.ExcusedForm(prefix="excused"),

@@ -340,3 +340,11 @@ def test_too_many_busy_experts_make_the_draw_impossible_and_save_nothing():
     with pytest.raises(ValidationFailed):
         group(cases, clerk, busy={e.pk: "busy" for e in experts[:2]})
     assert nothing_drawn()
+
+
+def test_the_busy_experts_are_audited_in_one_entry_not_one_each():
+    _committee, cases, clerk, experts = sitting(n_cases=2, n_experts=6)
+    group(cases, clerk, busy={e.pk: "sits in another room of this sitting" for e in experts[:2]})
+    busy = AuditEvent.objects.get(action="draw.busy")
+    assert sorted(busy.after["expert_ids"]) == sorted(e.pk for e in experts[:2])
+    assert not AuditEvent.objects.filter(action="draw.recusal", after__reason="busy").exists()

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from laojian.sittings import selectors
+from laojian.sittings import selectors, visits
 
 register = template.Library()
 
@@ -23,3 +23,6 @@ def sittings_case_box(context: dict[str, Any], case: Any) -> dict[str, Any]:
         "staff": staff,
         "can_plan": user.has_perm("sittings.plan_sitting"),
     }
+
+
+register.inclusion_tag("sittings/remote/_my_rooms.html", takes_context=True)(visits.my_remote_rooms)
