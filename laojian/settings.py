@@ -236,6 +236,10 @@ LAOJIAN_SIGNING_KEY_DIR = Path(os.environ.get("LAOJIAN_SIGNING_KEY_DIR") or DATA
 # production should set it (and keep it out of the data directory's backups).
 LAOJIAN_SIGNING_KEY_PASSWORD = os.environ.get("LAOJIAN_SIGNING_KEY_PASSWORD", "")
 
+# BACKUPS (laojian backup / laojian restore) ----------------------------------------------------------
+# Where `laojian backup` writes by default; point it at another disk or a mounted remote share.
+LAOJIAN_BACKUP_DIR = Path(os.environ.get("LAOJIAN_BACKUP_DIR") or DATA_DIR / "backups")
+
 # SECURITY ------------------------------------------------------------------------------------------
 # Passwords (SEC-08, MLPS SEC-40): at least LAOJIAN_PASSWORD_MIN_LENGTH characters (ASVS 4.0.3
 # V2.1.1 asks 12), not on the common-password list, not like the user's own name or phone, not all

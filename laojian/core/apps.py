@@ -11,7 +11,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from laojian.core import auth, ratelimit, roles, signals
+        from laojian.core import auth, backup, ratelimit, roles, signals
+        from laojian.core.models import AuditChainHead
 
         # Roles are derived data: the groups follow the declaration in roles.py after every migrate.
         post_migrate.connect(roles.sync_groups_after_migrate, sender=self)
@@ -19,3 +20,6 @@ class CoreConfig(AppConfig):
         signals.connect_audit_guards()
         auth.connect_signals()
         checks.register(ratelimit.check_settings, checks.Tags.security)
+        # A restore must give back every audit chain exactly where it ended (SEC-50).
+        backup.register_digest("audit_chains", f"SELECT chain, last_seq, last_hash FROM {AuditChainHead._meta.db_table} "
+                                               "ORDER BY chain")

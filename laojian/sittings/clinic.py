@@ -154,6 +154,18 @@ def roster_lines(committee: Committee, *, on: dt.date) -> QuerySet[RosterEntry]:
             .select_related("expert", "specialty", "venue", "room").order_by("weekday", "half", "valid_from", "id"))
 
 
+def uncovered_specialties(committee: Committee, *, on: dt.date, among: Iterable[int] | None = None) -> list[str]:
+    """The names of the specialties (of the committee's experts, or ``among``) that no roster line in
+    force on ``on`` or later covers: the clinic cannot take cases that need them."""
+    from laojian.experts.selectors import specialties_of_committee_experts
+
+    covered = set(roster_lines(committee, on=on).values_list("specialty_id", flat=True))
+    specialties = specialties_of_committee_experts(committee)
+    if among is not None:
+        specialties = specialties.filter(pk__in=list(among))
+    return [sp.name for sp in specialties if sp.pk not in covered]
+
+
 @dataclass
 class GridCell:
     weekday: int

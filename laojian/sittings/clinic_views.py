@@ -58,6 +58,7 @@ def _roster_page(request: HttpRequest, *, add_form: RosterForm | None = None, st
     return render(request, "sittings/clinic/roster.html", {
         "grid": clinic.roster_grid(committee, on=today),
         "lines": list(clinic.roster_lines(committee, on=today)),
+        "uncovered": clinic.uncovered_specialties(committee, on=today),
         "today": today,
         "can_plan": request.user.has_perm(services.PLAN),
         "add_form": add_form or RosterForm(prefix="roster", committee=committee, initial={"valid_from": today}),
@@ -129,8 +130,11 @@ def _booking_page(request: HttpRequest, case: Case, *, error: str = "", chosen: 
     specialty = next((sp for sp in specialties if str(sp.pk) == wanted), None)
     slots = (clinic.next_slots(case, count=clinic.PAGE_SLOTS + 1,
                                specialty_ids=[specialty.pk] if specialty else None) if waiting else [])
+    needed = clinic.case_specialties(case) if waiting and specialty is None else None
     return render(request, "sittings/clinic/case.html", {
         "specialties": specialties, "specialty": specialty,
+        "uncovered": clinic.uncovered_specialties(case.committee, on=timezone.localdate(), among=needed)
+        if needed else [],
         "case": case, "live": live, "waiting": waiting, "earliest": slots[0] if slots else None,
         "slots": slots[1:], "error": error, "chosen": chosen, "can_book": request.user.has_perm(services.PLAN),
         "book_url": reverse("sittings:case_clinic_book", args=[case.pk]),

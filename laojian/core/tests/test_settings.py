@@ -56,3 +56,15 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys():
         assert cursor.fetchone()[0] == 1
         cursor.execute("PRAGMA synchronous")
         assert cursor.fetchone()[0] == 2  # FULL
+
+
+@pytest.mark.django_db
+def test_postgresql_commits_synchronously():
+    """REL-01: a commit returns only once its WAL is flushed; nothing lowers it for our sessions."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+        cursor.execute("SHOW fsync")
+        assert cursor.fetchone()[0] == "on"

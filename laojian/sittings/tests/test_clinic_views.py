@@ -55,6 +55,33 @@ def test_the_roster_page_shows_the_weekly_grid(client):
     assert s["expert"].name.encode() in response.content
 
 
+def test_the_roster_page_warns_of_a_specialty_no_one_sits_the_clinic_for(client):
+    s = roster_setup(client)
+    expert_of(s["committee"], specialties=[SpecialtyFactory(code="eye", name="眼科", category=4)])
+    response = client.get(reverse("sittings:roster"))
+    assert response.context["uncovered"] == ["眼科"]
+    assert b'id="uncovered-specialties"' in response.content
+
+
+def test_the_roster_page_does_not_warn_when_every_specialty_is_covered(client):
+    roster_setup(client)
+    response = client.get(reverse("sittings:roster"))
+    assert response.context["uncovered"] == []
+    assert b'id="uncovered-specialties"' not in response.content
+
+
+def test_an_empty_roster_leaves_every_specialty_of_the_pool_uncovered(client):
+    s = roster_setup(client, with_line=False)
+    assert clinic.uncovered_specialties(s["committee"], on=timezone.localdate()) == [s["specialty"].name]
+
+
+def test_an_ended_line_no_longer_covers_its_specialty(client):
+    s = roster_setup(client)
+    clinic.roster_end(s["entry"].pk, actor=s["clerk"], valid_to=timezone.localdate())
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    assert clinic.uncovered_specialties(s["committee"], on=tomorrow) == [s["specialty"].name]
+
+
 def test_a_user_without_a_scheduling_role_cannot_open_the_roster(client):
     roster_setup(client)
     client.force_login(UserFactory(committee=CommitteeFactory(), roles=["expert"]))
