@@ -138,6 +138,8 @@ MIDDLEWARE = [
     "laojian.core.middleware.SessionSecurityMiddleware",
     "laojian.core.middleware.SessionIdleRefreshMiddleware",
     "laojian.core.ratelimit.RateLimitMiddleware",
+    # After CSRF and authentication: a POST sent twice with one key does its work once (REL-20).
+    "laojian.core.idempotency.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "laojian.core.middleware.NoStoreForAuthenticatedMiddleware",
 ]
@@ -239,6 +241,9 @@ LAOJIAN_SIGNING_KEY_PASSWORD = os.environ.get("LAOJIAN_SIGNING_KEY_PASSWORD", ""
 # BACKUPS (laojian backup / laojian restore) ----------------------------------------------------------
 # Where `laojian backup` writes by default; point it at another disk or a mounted remote share.
 LAOJIAN_BACKUP_DIR = Path(os.environ.get("LAOJIAN_BACKUP_DIR") or DATA_DIR / "backups")
+
+# Hours a POST's idempotency key and its response are kept (REL-20 asks at least 24).
+LAOJIAN_IDEMPOTENCY_HOURS = env_int("LAOJIAN_IDEMPOTENCY_HOURS", 48)
 
 # SECURITY ------------------------------------------------------------------------------------------
 # Passwords (SEC-08, MLPS SEC-40): at least LAOJIAN_PASSWORD_MIN_LENGTH characters (ASVS 4.0.3

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from laojian.cases import clocks, services
-from laojian.cases.models import ApplicantKind, CaseType, Mode
+from laojian.cases.models import ApplicantKind, CaseType, Mode, Sensitivity
 from laojian.core.models import Committee
 from laojian.core.validators import normalize_credit_code, parse_resident_id
 
@@ -130,3 +130,10 @@ def add_service_errors(form: forms.Form, fields: dict) -> None:
     for field, messages in (fields or {}).items():
         target = SERVICE_FIELDS.get(field, field)
         form.add_error(target if target in form.fields else None, messages)
+
+
+class SensitivityForm(forms.Form):
+    """The leader's label for a case, and why."""
+
+    sensitivity = forms.ChoiceField(label=_("Sensitivity"), choices=Sensitivity.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=500)

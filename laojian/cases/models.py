@@ -133,6 +133,15 @@ class Status(models.TextChoices):
     TERMINATED = "terminated", _("terminated")
 
 
+class Sensitivity(models.TextChoices):
+    """A case's sensitivity label, enforced on top of roles (issue 10): who of the committee's staff
+    sees it without being assigned to it."""
+
+    NORMAL = "normal", _("normal")
+    SENSITIVE = "sensitive", _("sensitive")
+    RESTRICTED = "restricted", _("restricted")
+
+
 class Case(TimeStampedModel):
     """An appraisal case (鉴定案件).
 
@@ -158,6 +167,8 @@ class Case(TimeStampedModel):
     )
     mode = models.CharField(_("appraisal mode"), max_length=10, choices=Mode.choices, default=Mode.SITTING)
     mode_reason = models.TextField(_("why the worker cannot travel"), blank=True)
+    sensitivity = models.CharField(_("sensitivity"), max_length=10, choices=Sensitivity.choices,
+                                   default=Sensitivity.NORMAL)
     status = models.CharField(_("status"), max_length=25, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(_("version"), default=1)
     worker = models.ForeignKey(Worker, verbose_name=_("worker"), on_delete=models.PROTECT, related_name="cases")
@@ -225,6 +236,9 @@ class Case(TimeStampedModel):
         permissions = [
             ("view_committee_cases", "Can see every case of the own committee"),
             ("view_medical", "Can see medical content of visible cases"),
+            ("view_sensitive_cases", "Can see the committee's cases labelled sensitive"),
+            ("view_restricted_cases", "Can see the committee's cases labelled restricted"),
+            ("label_case", "Can set a case's sensitivity label"),
             ("register_case", "Can register an application at the counter"),
             ("submit_case", "Can submit an application"),
             ("request_correction", "Can send a correction notice"),

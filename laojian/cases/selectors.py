@@ -19,6 +19,7 @@ from laojian.cases.models import (
     MaterialCheck,
     MaterialStatus,
     MaterialType,
+    Sensitivity,
     TimelineEntry,
 )
 from laojian.cases.workflow import OPEN_STATES, Transition, transitions_from
@@ -38,9 +39,15 @@ def cases_visible_to(user: User | None) -> QuerySet[Case]:
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return Case.objects.none()
-    if user.committee_id and user.has_perm("cases.view_committee_cases"):
-        return Case.objects.filter(committee_id=user.committee_id)
     assigned = CaseAssignment.objects.filter(user=user, active=True).values("case_id")
+    if user.committee_id and user.has_perm("cases.view_committee_cases"):
+        staff = Case.objects.filter(committee_id=user.committee_id)
+        if user.has_perm("cases.view_restricted_cases"):
+            return staff
+        # Sensitivity labels on top of the role: a labelled case the role may not see is visible to
+        # those who work on it, and a 404 to everyone else.
+        seen = [Sensitivity.NORMAL] + ([Sensitivity.SENSITIVE] if user.has_perm("cases.view_sensitive_cases") else [])
+        return staff.filter(Q(sensitivity__in=seen) | Q(pk__in=assigned))
     own = Case.objects.filter(applicant_user=user).values("pk")
     return Case.objects.filter(pk__in=assigned.union(own))
 

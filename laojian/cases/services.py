@@ -21,6 +21,7 @@ from laojian.cases.models import (
     CaseNumberSequence,
     Employer,
     InjuryDetermination,
+    Sensitivity,
     Status,
     TimelineEntry,
     Worker,
@@ -395,3 +396,27 @@ __all__ = [
     "next_seq", "timeline_add",
     "case_register", "determination_create", "employer_upsert", "transition", "worker_upsert",
 ]
+
+
+def case_label(case_id: int, sensitivity: str, *, actor: User, reason: str, ip_address: str = "") -> Case:
+    """Set a case's sensitivity label (issue 10): a leader, with a reason, audited. The label narrows
+    who of the committee's staff sees the case (``selectors.cases_visible_to``); the people who work on
+    it keep it."""
+    if not actor.has_perm("cases.label_case"):
+        raise PermissionDeniedError()
+    if sensitivity not in Sensitivity.values:
+        raise ValidationFailed(_("Choose a sensitivity label."), code="bad_label", extra={"fields": {"sensitivity": []}})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Give the reason for the label: the audit trail keeps it."), code="no_reason",
+                               extra={"fields": {"reason": []}})
+    with transaction.atomic():
+        case = case_for_update(actor, case_id)
+        before = case.sensitivity
+        if before == sensitivity:
+            return case
+        Case.objects.filter(pk=case.pk).update(sensitivity=sensitivity, updated_at=timezone.now())
+        case.sensitivity = sensitivity
+        audit.record("case.sensitivity", actor=actor, obj=case, committee=case.committee, ip_address=ip_address,
+                     before={"sensitivity": before}, after={"sensitivity": sensitivity, "reason": reason})
+    return case

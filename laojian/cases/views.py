@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,11 +27,20 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from laojian.cases import clocks, eligibility, materials, selectors, services, uploads
-from laojian.cases.forms import ApplicationForm, add_service_errors, register_arguments
-from laojian.cases.models import ApplicantKind, Case, CaseAssignment, CaseType, MaterialStatus, Mode, Status
+from laojian.cases.forms import ApplicationForm, SensitivityForm, add_service_errors, register_arguments
+from laojian.cases.models import (
+    ApplicantKind,
+    Case,
+    CaseAssignment,
+    CaseType,
+    MaterialStatus,
+    Mode,
+    Sensitivity,
+    Status,
+)
 from laojian.cases.workflow import TRANSITIONS
 from laojian.core import audit
-from laojian.core.errors import ApplicationError, NotFoundError, ValidationFailed
+from laojian.core.errors import ApplicationError, NotFoundError, PermissionDeniedError, ValidationFailed
 from laojian.core.http import HttpResponseSeeOther
 from laojian.core.models import Committee
 
@@ -324,6 +334,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assignment_roles": dict(CaseAssignment.Role.choices),
         "actions": actions,
         "can_view_medical": request.user.has_perm("cases.view_medical"),
+        "sensitivity_form": (SensitivityForm(initial={"sensitivity": case.sensitivity})
+                             if request.user.has_perm("cases.label_case") else None),
         "eligibility": (eligibility.check(case, today=today)
                         if case.status in ELIGIBILITY_STATES and request.user.has_perm("cases.accept_case") else []),
         "today": today,
@@ -503,6 +515,32 @@ def material_check(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseSeeOther(target)
     messages.success(request, _("The completeness check is saved."))
     return HttpResponseSeeOther(target)
+
+
+@require_POST
+@login_required
+def case_sensitivity(request: HttpRequest, pk: int) -> HttpResponse:
+    """The leader labels the case (normal / sensitive / restricted), with a reason."""
+    case = _case_or_404(request, pk)
+    form = SensitivityForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return HttpResponseSeeOther(reverse("cases:detail", args=[case.pk]))
+    try:
+        services.case_label(case.pk, form.cleaned_data["sensitivity"], actor=request.user,
+                            reason=form.cleaned_data["reason"], ip_address=audit.client_ip(request))
+    except PermissionDeniedError:
+        raise PermissionDenied from None
+    except NotFoundError:
+        raise Http404(_("No such case, or it is not yours to see.")) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The case is labelled “%(label)s”.")
+                         % {"label": Sensitivity(form.cleaned_data["sensitivity"]).label})
+    return HttpResponseSeeOther(reverse("cases:detail", args=[case.pk]))
 
 
 @require_GET

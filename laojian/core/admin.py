@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from laojian.core import audit, totp, views
-from laojian.core.models import AuditEvent, CalendarDay, CalendarYear, Committee, User
+from laojian.core.models import AuditEvent, CalendarDay, CalendarYear, Committee, DeadLetter, User
 
 # The admin's own login page would sign a user in with the password alone: it sends to ours (SEC-07).
 admin.site.login = views.admin_login
@@ -76,3 +76,11 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["chain", "seq", "at", "actor_label", "action", "object_type", "object_id"]
     list_filter = ["chain", "action"]
     search_fields = ["object_id", "actor_label"]
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Failed background tasks, to look into; `laojian deadletters --retry ID` sends one again."""
+
+    list_display = ["failed_at", "task", "args", "attempts", "retried_at"]
+    list_filter = ["task"]

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import models
 
-from laojian.core import audit
+from laojian.core import audit, idempotency
 
 TEMP_SUFFIXES = (".part", ".partial", ".tmp")
 GRACE = dt.timedelta(hours=24)
@@ -32,6 +32,7 @@ GRACE = dt.timedelta(hours=24)
 class Report:
     temp: list[Path] = field(default_factory=list)  # half-written files and directories
     orphans: list[str] = field(default_factory=list)  # names in the materials storage without a row
+    expired_keys: int = 0  # idempotency keys past their retention, removed with the debris
     deleted: bool = False
     note: str = ""
 
@@ -88,6 +89,8 @@ def cleanup(*, grace: dt.timedelta = GRACE, delete: bool = False, now: float | N
     cutoff = (now if now is not None else time.time()) - grace.total_seconds()
     report = Report(temp=list(temp_files(Path(settings.DATA_DIR), cutoff=cutoff)))
     report.orphans, report.note = orphaned_files(cutoff=cutoff)
+    if delete:
+        report.expired_keys = idempotency.expired()
     if delete and (report.temp or report.orphans):
         for path in report.temp:
             if path.is_dir():

@@ -320,3 +320,56 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:12]}… {self.hits}"
+
+
+class IdempotencyKey(models.Model):
+    """One creating request, by its client's key (REL-20): a replay of the same key gets the first
+    response back instead of doing the work twice.
+
+    ``scope`` is whose key it is (``user:<id>``, or a hash of an API client's credentials); the
+    response kept is a success (status below 400) without cookies, for ``LAOJIAN_IDEMPOTENCY_HOURS``.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("being processed")
+        DONE = "done", _("done")
+
+    scope = models.CharField(_("scope"), max_length=80)
+    key = models.CharField(_("key"), max_length=80)
+    path = models.CharField(_("path"), max_length=300)
+    body_sha256 = models.CharField(_("request SHA-256"), max_length=64)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    headers = models.JSONField(_("response headers"), default=dict, blank=True)
+    body = models.BinaryField(_("response body"), blank=True, default=b"")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key[:12]}… {self.state}"
+
+
+class DeadLetter(models.Model):
+    """A background task that failed its last attempt (REL-31): what it was asked, how often it was
+    tried and why it failed, kept for an administrator to look into and send again."""
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"))
+    error = models.TextField(_("error"))
+    failed_at = models.DateTimeField(_("failed at"), default=timezone.now)
+    retried_at = models.DateTimeField(_("sent again at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dead letter")
+        verbose_name_plural = _("dead letters")
+        ordering = ["-failed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.task} ({self.attempts}×) {self.failed_at:%Y-%m-%d %H:%M}"

@@ -22,6 +22,9 @@ class Role:
 
 
 CASE = "cases."
+# Sensitivity labels (cases.Sensitivity): who sees a labelled case without being assigned to it. Clerks
+# see a labelled case only when they work on it; the system administrator never.
+LABELLED = (CASE + "view_sensitive_cases", CASE + "view_restricted_cases")
 # The expert pool and the panel draw (laojian/experts).
 EXPERTS_DRAW = ("experts.draw_panel", "experts.view_draw", "experts.view_fairness")
 GRADING_READ = ("grading.view_panel_opinions",)
@@ -42,7 +45,7 @@ ROLES: dict[str, Role] = {
         Role("applicant", _("Applicant"), (CASE + "submit_case", CASE + "withdraw_case",
                                             "crosscheck.enter_claimed_care"), staff=False),
         # The committee's own account for steps the rules take by themselves (see cases.services.system_actor).
-        Role("system", _("Automatic rules"), (CASE + "view_committee_cases", CASE + "mark_difficult",
+        Role("system", _("Automatic rules"), (CASE + "view_committee_cases", *LABELLED, CASE + "mark_difficult",
                                                CASE + "reject_case"), sign_in=False),
         Role(
             "clerk",
@@ -66,7 +69,8 @@ ROLES: dict[str, Role] = {
         Role(
             "reviewer",
             _("Reviewer"),
-            tuple(CASE + p for p in ("view_committee_cases", "view_medical", "review_case", "mark_difficult"))
+            tuple(CASE + p for p in ("view_committee_cases", "view_sensitive_cases", "view_medical", "review_case",
+                                     "mark_difficult"))
             + GRADING_READ
             + ("review.take_part_in_discussion", "crosscheck.view_flag"),
         ),
@@ -78,8 +82,8 @@ ROLES: dict[str, Role] = {
             tuple(
                 CASE + p
                 for p in (
-                    "view_committee_cases", "view_medical", "mark_difficult", "conclude_case",
-                    "approve_extension", "terminate_case",
+                    "view_committee_cases", "view_sensitive_cases", "view_restricted_cases", "label_case",
+                    "view_medical", "mark_difficult", "conclude_case", "approve_extension", "terminate_case",
                 )
             )
             + EXPERTS_DRAW
@@ -89,12 +93,14 @@ ROLES: dict[str, Role] = {
             + ("review.convene_discussion", "review.take_part_in_discussion", "review.record_reappraisal",
                "crosscheck.view_flag", "crosscheck.override_flags"),
         ),
-        Role("archivist", _("Archivist"), (CASE + "view_committee_cases", CASE + "archive_case",
+        Role("archivist", _("Archivist"), (CASE + "view_committee_cases", *LABELLED, CASE + "archive_case",
                                             "documents.reprint_document", "documents.view_archive")),
-        Role("liaison", _("Cross-check liaison"), (CASE + "view_committee_cases", "crosscheck.view_flag",
+        Role("liaison", _("Cross-check liaison"), (CASE + "view_committee_cases", CASE + "view_sensitive_cases",
+                                                    "crosscheck.view_flag",
                                                     "crosscheck.work_flags", "crosscheck.manage_sources",
                                                     "crosscheck.enter_claimed_care", "documents.issue_document")),
-        Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases", "review.view_discussion",
+        Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases", *LABELLED,
+                                        "review.view_discussion",
                                         "experts.view_draw", "experts.view_fairness", *GRADING_READ,
                                         "documents.view_archive")),
         Role(

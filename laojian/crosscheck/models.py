@@ -13,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from laojian.core.models import Committee, TimeStampedModel
+from laojian.core.versioning import VersionField
 
 
 class ClaimedCare(TimeStampedModel):
@@ -38,6 +39,7 @@ class ClaimedCare(TimeStampedModel):
     diagnosis = models.CharField(_("diagnosis"), max_length=200, blank=True)
     icd10 = models.CharField(_("ICD-10 code"), max_length=10, blank=True)
     record_number = models.CharField(_("record number"), max_length=60, blank=True)
+    version = VersionField()  # optimistic lock of the edit form (core.versioning)
     entered_from = models.CharField(_("entered by"), max_length=10, choices=EnteredFrom.choices,
                                     default=EnteredFrom.CLERK)
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"),

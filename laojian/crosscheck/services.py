@@ -31,6 +31,7 @@ from laojian.core.errors import (
     PermissionDeniedError,
     ValidationFailed,
 )
+from laojian.core.versioning import bump, check_version
 from laojian.crosscheck import matching, selectors
 from laojian.crosscheck.models import ClaimedCare, Flag, Letter, MatchRun, Override
 from laojian.crosscheck.selectors import UNRESOLVED
@@ -157,15 +158,18 @@ def _locked_care(actor: User, care_id: int) -> tuple[ClaimedCare, Case, str]:
 
 
 def claimed_care_update(care_id: int, data: ClaimedCareInput, *, actor: User, today: dt.date | None = None,
-                        ip_address: str = "") -> ClaimedCare:
-    """Correct an entry (an applicant only their own entries)."""
+                        expected_version: int | None = None, ip_address: str = "") -> ClaimedCare:
+    """Correct an entry (an applicant only their own entries); ``expected_version``: the version the
+    form was filled in against (a newer one refuses the save)."""
     today = today or clocks.today()
     with transaction.atomic():
         care, case, _entered_from = _locked_care(actor, care_id)
+        check_version(care, expected_version)
         values = _clean_care(data, case, today)
         before = _care_values(care)
         for name, value in values.items():
             setattr(care, name, value)
+        bump(care)
         care.save()
         changed_before, changed_after = audit.changes(before, values)
         if changed_after or changed_before:

@@ -6,10 +6,12 @@ from typing import Any
 
 from django_tasks import task
 
+from laojian.core.tasks import retried
 from laojian.crosscheck import partners
 
 
 @task()
+@retried()
 def import_run(run_id: int) -> dict[str, Any]:
     """Import a queued partner file (from its checkpoint on); safe to run twice: a run that is not
     queued any more (done, or taken by another worker) is left alone."""
@@ -19,6 +21,7 @@ def import_run(run_id: int) -> dict[str, Any]:
 
 
 @task()
+@retried()
 def match_case(run_id: int) -> dict[str, Any]:
     """Do a check of one case asked for on its page; safe to run twice (a finished run is left alone)."""
     from laojian.crosscheck import services

@@ -28,6 +28,7 @@ from laojian.cases.selectors import case_get_for
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, NotFoundError, ValidationFailed
 from laojian.core.http import HttpResponseSeeOther
+from laojian.core.versioning import VersionFormField
 from laojian.crosscheck import matching, selectors, services
 from laojian.crosscheck.models import ClaimedCare, Flag
 
@@ -56,13 +57,14 @@ class ClaimedCareForm(forms.Form):
     icd10 = forms.CharField(label=gettext_lazy("ICD-10 code"), max_length=12, required=False,
                             help_text=gettext_lazy("Where the record gives it, e.g. S62.0."))
     record_number = forms.CharField(label=gettext_lazy("Record number"), max_length=60, required=False)
+    version = VersionFormField()
 
     def to_input(self) -> services.ClaimedCareInput:
-        return services.ClaimedCareInput(**self.cleaned_data)
+        return services.ClaimedCareInput(**{k: v for k, v in self.cleaned_data.items() if k != "version"})
 
     @classmethod
     def for_care(cls, care: ClaimedCare) -> ClaimedCareForm:
-        return cls(initial={name: getattr(care, name) for name in services.CARE_FIELDS})
+        return cls(initial={**{name: getattr(care, name) for name in services.CARE_FIELDS}, "version": care.version})
 
 
 class ResolveForm(forms.Form):
@@ -212,7 +214,7 @@ def claimed_care_edit(request: HttpRequest, pk: int, care_pk: int) -> HttpRespon
         return _care_page(request, case, form, editing=care, status=422)
     try:
         services.claimed_care_update(care.pk, form.to_input(), actor=request.user,
-                                     ip_address=audit.client_ip(request))
+                                     expected_version=form.cleaned_data["version"], ip_address=audit.client_ip(request))
     except NotFoundError:
         raise Http404(NOT_FOUND) from None
     except ApplicationError as exc:

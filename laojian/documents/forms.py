@@ -13,6 +13,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from laojian.cases.uploads import ACCEPT
+from laojian.core.versioning import VersionFormField
 from laojian.documents.models import Delivery, Document, Kind, Template
 from laojian.documents.values import SAMPLE
 
@@ -123,6 +124,7 @@ class TemplateForm(forms.Form):
     number_format = forms.CharField(
         label=_("Number format"), required=False, max_length=60, widget=forms.TextInput(attrs={"class": "mono"}),
         help_text=_("Placeholders: {prefix} (the committee's case number prefix), {year}, {seq}."))
+    based_on = VersionFormField()  # the version in force when the form was opened (optimistic lock)
 
     @classmethod
     def of(cls, template: Template) -> TemplateForm:

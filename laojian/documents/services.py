@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from laojian.cases import clocks
@@ -23,7 +24,7 @@ from laojian.cases import services as case_services
 from laojian.cases.models import Status
 from laojian.cases.selectors import case_get_for
 from laojian.core import audit
-from laojian.core.errors import ApplicationError, PermissionDeniedError, ValidationFailed
+from laojian.core.errors import ApplicationError, ConflictError, PermissionDeniedError, ValidationFailed
 from laojian.documents import pdf, signing, values
 from laojian.documents.models import Document, Kind, Reprint, Template
 from laojian.documents.selectors import template_for
@@ -168,8 +169,11 @@ def document_read(document: Document, *, actor: User) -> bytes:
 
 
 def template_save(committee: Committee, kind: str, *, actor: User, title: str, recipient: str, body: str,
-                  number_format: str) -> Template:
-    """Save the committee's wording of a document as its next version, after checking its fields."""
+                  number_format: str, based_on: int | None = None) -> Template:
+    """Save the committee's wording of a document as its next version, after checking its fields.
+
+    ``based_on``: the version the editor started from; a newer one saved meanwhile refuses the save
+    (the other editor's wording survives, the typed text stays in the form)."""
     if not actor.has_perm("documents.manage_templates") or actor.committee_id != committee.pk:
         raise PermissionDeniedError()
     if kind not in Kind.values:
@@ -186,6 +190,12 @@ def template_save(committee: Committee, kind: str, *, actor: User, title: str, r
         # One version sequence per committee and document, continuing from the shipped default's.
         last = (Template.objects.select_for_update().filter(Q(committee=committee) | Q(committee=None), kind=kind)
                 .order_by("-version").first())
+        if based_on is not None and last is not None and last.version != based_on:
+            raise ConflictError(_("Version %(version)s of this template was saved by %(who)s at %(when)s while you "
+                                  "were editing. Your text is still in the form: compare it with theirs and save again.")
+                                % {"version": last.version, "who": last.created_by or _("the system"),
+                                   "when": timezone.localtime(last.created_at).strftime("%Y-%m-%d %H:%M")},
+                                code="stale_version")
         template = Template.objects.create(committee=committee, kind=kind, version=(last.version + 1) if last else 1,
                                            title=title, recipient=(recipient or "").strip(), body=body,
                                            number_format=number_format.strip(), created_by=actor)

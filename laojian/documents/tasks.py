@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django_tasks import task
 
 from laojian.cases.models import Case
+from laojian.core.tasks import retried
 from laojian.documents import archive, listeners, services
 from laojian.documents.models import Document, Kind
 
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 @task()
+@retried()
 def issue_for_step(case_id: int, step: str, actor_id: int, note: str = "") -> int | None:
     """Issue the document a workflow step calls for; safe to run twice (the second run finds it)."""
     case = Case.objects.get(pk=case_id)
@@ -30,6 +32,7 @@ def issue_for_step(case_id: int, step: str, actor_id: int, note: str = "") -> in
 
 
 @task()
+@retried()
 def pack_archive(case_id: int, actor_id: int) -> int:
     """Build the archived case's package; safe to run twice (the second run returns the first)."""
     actor = get_user_model().objects.get(pk=actor_id)

@@ -455,7 +455,7 @@ def _wording(template: Template | None) -> dict[str, str]:
     if template is None:
         return {}
     return {"title": template.title, "recipient": template.recipient, "body": template.body,
-            "number_format": template.number_format}
+            "number_format": template.number_format, "based_on": template.version}
 
 
 def _edit_context(committee: Committee | None, kind: Kind, form: TemplateForm,

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from laojian.core.versioning import VersionFormField
 from laojian.experts.models import Expert, Hospital, Specialty
 
 
@@ -26,6 +27,7 @@ class ExpertForm(forms.Form):
     term_end = forms.DateField(label=_("Term ends"), widget=DateInput)
     status = forms.ChoiceField(label=_("Status"), choices=Expert.Status.choices, initial=Expert.Status.ACTIVE)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    version = VersionFormField()
 
     def __init__(self, *args: Any, committee: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -36,13 +38,14 @@ class ExpertForm(forms.Form):
         return {"name": expert.name, "code": expert.code, "hospital": expert.hospital_id,
                 "specialties": list(expert.specialties.all()), "title": expert.title,
                 "senior_title": expert.senior_title, "term_start": expert.term_start, "term_end": expert.term_end,
-                "status": expert.status, "phone": expert.phone}
+                "status": expert.status, "phone": expert.phone, "version": expert.version}
 
 
 class HospitalForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=30)
     name = forms.CharField(label=_("Name"), max_length=100)
     level = forms.CharField(label=_("Level"), max_length=20, required=False, help_text=_("e.g. 三级甲等"))
+    version = VersionFormField()
 
 
 class TrainingForm(forms.Form):

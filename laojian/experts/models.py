@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from laojian.core.categories import Category
 from laojian.core.models import Committee, TimeStampedModel
+from laojian.core.versioning import VersionField
 
 __all__ = ["Category"]  # re-exported: the pool uses it with its models
 
@@ -22,6 +23,7 @@ class Hospital(TimeStampedModel):
     code = models.CharField(_("code"), max_length=30)
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=20, blank=True, help_text=_("e.g. 三级甲等"))
+    version = VersionField()  # optimistic lock of the edit form (core.versioning)
 
     class Meta:
         verbose_name = _("hospital")
@@ -61,6 +63,7 @@ class Expert(TimeStampedModel):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user account"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="expert")
     name = models.CharField(_("name"), max_length=50)
+    version = VersionField()  # optimistic lock of the edit form (core.versioning)
     hospital = models.ForeignKey(Hospital, verbose_name=_("hospital"), on_delete=models.PROTECT,
                                  related_name="experts")
     specialties = models.ManyToManyField(Specialty, verbose_name=_("specialties"), related_name="experts")

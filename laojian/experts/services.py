@@ -28,6 +28,7 @@ from laojian.core.errors import (
     PermissionDeniedError,
     ValidationFailed,
 )
+from laojian.core.versioning import bump, check_version
 from laojian.experts import draw as algo
 from laojian.experts import notifications, selectors
 from laojian.experts.models import (
@@ -1114,10 +1115,12 @@ def expert_save(data: dict[str, Any], *, actor: User, expert_id: int | None = No
                          after=_expert_snapshot(expert))
             return expert
         expert = _pool_expert(actor, expert_id, lock=True)
+        check_version(expert, data.get("version"))
         before = _expert_snapshot(expert)
         for f, v in values.items():
             setattr(expert, f, v)
         expert.hospital = hospital
+        bump(expert)
         expert.save()
         expert.specialties.set(specialties)
         after = _expert_snapshot(expert)
@@ -1251,12 +1254,15 @@ def hospital_save(data: dict[str, Any], *, actor: User, hospital_id: int | None 
             hospital = Hospital.objects.create(committee=committee, **values)
             audit.record("experts.hospital_create", actor=actor, obj=hospital, committee=committee, after=values)
             return hospital
-        hospital = Hospital.objects.filter(pk=hospital_id, committee=committee).first()
+        qs = Hospital.objects.filter(pk=hospital_id, committee=committee)
+        hospital = (qs.select_for_update() if connection.features.has_select_for_update else qs).first()
         if hospital is None:
             raise NotFoundError()
+        check_version(hospital, data.get("version"))
         before = {k: getattr(hospital, k) for k in values}
         for k, v in values.items():
             setattr(hospital, k, v)
+        bump(hospital)
         hospital.save()
         if before != values:
             audit.record("experts.hospital_change", actor=actor, obj=hospital, committee=committee,

@@ -582,7 +582,8 @@ def hospital_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("The hospital was saved."))
                 return HttpResponseSeeOther(reverse("experts:hospitals"))
     else:
-        form = forms.HospitalForm(initial={"code": hospital.code, "name": hospital.name, "level": hospital.level})
+        form = forms.HospitalForm(initial={"code": hospital.code, "name": hospital.name, "level": hospital.level,
+                                           "version": hospital.version})
     return render(request, "experts/hospital_form.html", {"form": form, "hospital": hospital})
 
 

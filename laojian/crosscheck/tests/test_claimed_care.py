@@ -8,7 +8,7 @@ import pytest
 
 from laojian.cases import clocks
 from laojian.cases.models import Status
-from laojian.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
+from laojian.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from laojian.core.models import AuditEvent
 from laojian.core.tests.factories import UserFactory
 from laojian.crosscheck import services
@@ -145,3 +145,15 @@ def test_removing_an_entry_is_audited():
     assert not ClaimedCare.objects.exists()
     event = AuditEvent.objects.get(action="crosscheck.claimed_care_remove")
     assert (event.object_id, event.before["record_number"]) == (str(care.pk), "ZY1")
+
+
+def test_a_correction_filled_in_against_an_older_version_is_refused_and_the_newer_one_stays():
+    case = open_case()
+    clerk, liaison = staff(case, "clerk"), staff(case, "liaison")
+    care = services.claimed_care_add(case.pk, stay(), actor=clerk)
+    services.claimed_care_update(care.pk, stay(ended_on=D(2026, 3, 18)), actor=liaison, expected_version=1)
+    with pytest.raises(ConflictError) as refused:
+        services.claimed_care_update(care.pk, stay(record_number="ZY9"), actor=clerk, expected_version=1)
+    assert refused.value.code == "stale_version"
+    care.refresh_from_db()
+    assert (care.ended_on, care.record_number, care.version) == (D(2026, 3, 18), "ZY1", 2)

@@ -296,6 +296,18 @@ def test_rows_stored_from_an_earlier_file_are_not_written_again(source, liaison)
     assert store.records(source.committee_id, "settlement", [second.pk]).collect()["id_number"].to_list() == [ID_C]
 
 
+def test_a_stored_key_is_the_sha256_of_the_stored_fields_as_keys_have_always_been(source, liaison):
+    """Keys written by earlier versions of the engine (hashlib, row by row) must still match new ones."""
+    imported(source, liaison, csv_bytes([row(), row(ID_B, 出院日期="", 诊断=""), row(bad_check(ID_C))]))
+
+    frame = stored(source)
+
+    def sha(values: dict[str, Any]) -> str:
+        text = "\x1f".join("" if values[name] is None else str(values[name]) for name in partners.CARE_KEY)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    assert frame["row_key"].to_list() == [sha(values) for values in frame.to_dicts()]
+
+
 def test_another_committees_records_do_not_count_as_duplicates(source, liaison):
     other = Source.objects.create(committee=CommitteeFactory(), kind="settlement", name="另一个", mapping=MAPPING)
     imported(other, None, csv_bytes([row()]))

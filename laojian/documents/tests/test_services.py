@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from laojian.cases import services as case_services
 from laojian.cases.models import CaseType, Status
 from laojian.cases.tests.factories import CaseFactory
-from laojian.core.errors import ApplicationError, PermissionDeniedError, ValidationFailed
+from laojian.core.errors import ApplicationError, ConflictError, PermissionDeniedError, ValidationFailed
 from laojian.core.models import AuditEvent
 from laojian.core.tests.factories import UserFactory
 from laojian.documents import defaults, services, signing, values
@@ -216,3 +216,25 @@ def test_numbers_stay_unique_when_two_clerks_issue_at_once(document_files):
         t.join(timeout=60)
     assert all(isinstance(r, str) for r in results), results
     assert len(set(results)) == 2
+
+
+def test_a_template_saved_over_a_newer_version_is_refused_and_the_newer_one_stays():
+    case = CaseFactory(status=Status.ACCEPTED, accepted_on=TODAY)
+    first, second = (UserFactory(committee=case.committee, roles=["leader"]) for _ in range(2))
+    wording = {"recipient": "{{ applicant.name }}：", "body": "你的申请已受理，编号{{ case.number }}。",
+               "number_format": "{prefix}受字〔{year}〕{seq}号"}
+    theirs = services.template_save(case.committee, Kind.ACCEPTANCE, actor=first, title="受理通知书", based_on=1,
+                                    **wording)
+    with pytest.raises(ConflictError) as refused:
+        services.template_save(case.committee, Kind.ACCEPTANCE, actor=second, title="受理告知书", based_on=1, **wording)
+    assert refused.value.code == "stale_version"
+    assert template_for(case.committee, Kind.ACCEPTANCE) == theirs
+
+
+def test_a_template_saved_against_the_version_in_force_is_the_next_version():
+    case = CaseFactory(status=Status.ACCEPTED, accepted_on=TODAY)
+    admin = UserFactory(committee=case.committee, roles=["leader"])
+    saved = services.template_save(case.committee, Kind.ACCEPTANCE, actor=admin, title="受理通知书", based_on=1,
+                                   recipient="", body="你的申请已受理，编号{{ case.number }}。",
+                                   number_format="{prefix}受字〔{year}〕{seq}号")
+    assert saved.version == 2

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from laojian.cases.tests.factories import EmployerFactory, WorkerFactory
-from laojian.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
+from laojian.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from laojian.core.models import AuditEvent
 from laojian.core.tests.factories import CommitteeFactory, UserFactory
 from laojian.experts import services
@@ -223,3 +223,63 @@ def test_the_hospital_pages_add_and_edit(client):
     assert Hospital.objects.get(pk=h.pk).name == "第二医院"
     page = client.get(reverse("experts:hospitals")).content.decode()
     assert "第二医院" in page and hospital.name in page
+
+
+# OPTIMISTIC LOCKING ---------------------------------------------------------------------------------
+
+def test_a_stale_expert_form_is_refused_and_the_other_change_survives():
+    committee, clerk, hospital, ortho = pool()
+    expert = services.expert_save(expert_data(hospital, [ortho]), actor=clerk)
+    other = UserFactory(committee=committee, roles=["clerk"], username="li")
+    services.expert_save(expert_data(hospital, [ortho], phone="13900000002", version=1), actor=other,
+                         expert_id=expert.pk)
+    with pytest.raises(ConflictError) as refused:
+        services.expert_save(expert_data(hospital, [ortho], title="副主任医师", version=1), actor=clerk,
+                             expert_id=expert.pk)
+    assert refused.value.code == "stale_version"
+    expert.refresh_from_db()
+    assert (expert.phone, expert.title, expert.version) == ("13900000002", "主任医师", 2)
+
+
+def test_a_form_filled_in_against_the_current_version_saves_and_moves_the_version_on():
+    _committee, clerk, hospital, ortho = pool()
+    expert = services.expert_save(expert_data(hospital, [ortho]), actor=clerk)
+    services.expert_save(expert_data(hospital, [ortho], title="副主任医师", version=1), actor=clerk, expert_id=expert.pk)
+    expert.refresh_from_db()
+    assert (expert.title, expert.version) == ("副主任医师", 2)
+
+
+def test_the_stale_expert_page_names_who_changed_it_and_keeps_what_was_typed(client):
+    committee, clerk, hospital, ortho = pool()
+    expert = services.expert_save(expert_data(hospital, [ortho]), actor=clerk)
+    other = UserFactory(committee=committee, roles=["clerk"], username="li", display_name="李科员")
+    services.expert_save(expert_data(hospital, [ortho], phone="13900000002", version=1), actor=other,
+                         expert_id=expert.pk)
+    client.force_login(clerk)
+    data = expert_data(hospital, [ortho], title="副主任医师", version=1)
+    data.update(term_start="2026-01-01", term_end="2028-12-31")
+    response = client.post(reverse("experts:expert_detail", args=[expert.pk]), data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "while you were editing" in page and str(other) in page
+    assert 'value="副主任医师"' in page
+    assert Expert.objects.get(pk=expert.pk).title == "主任医师"
+
+
+def test_a_stale_hospital_form_is_refused_on_the_page(client):
+    committee, clerk, hospital, _ortho = pool()
+    client.force_login(clerk)
+    services.hospital_save({"code": "H1", "name": "市人民医院（新址）", "level": ""}, actor=clerk, hospital_id=hospital.pk)
+    response = client.post(reverse("experts:hospital_edit", args=[hospital.pk]),
+                           {"code": "H1", "name": "市一院", "level": "", "version": 1})
+    assert response.status_code == 200
+    assert Hospital.objects.get(pk=hospital.pk).name == "市人民医院（新址）"
+
+
+def test_the_edit_forms_carry_the_version_they_were_filled_in_against(client):
+    committee, clerk, hospital, ortho = pool()
+    expert = services.expert_save(expert_data(hospital, [ortho]), actor=clerk)
+    client.force_login(clerk)
+    page = client.get(reverse("experts:expert_detail", args=[expert.pk])).content.decode()
+    assert 'name="version" value="1"' in page
+    assert 'name="version" value="1"' in client.get(reverse("experts:hospital_edit", args=[hospital.pk])).content.decode()
