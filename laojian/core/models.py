@@ -118,6 +118,8 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # The security administrator's: roles are the only permissions users hold (core.roles).
+        permissions = [("assign_roles", "Can give users their roles and take them away")]
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username

@@ -107,7 +107,6 @@ ROLES: dict[str, Role] = {
             "admin",
             _("System administrator"),
             ("core.view_committee", "core.change_committee", "core.view_user", "core.add_user", "core.change_user",
-             "core.reset_second_factor",
              "core.view_calendarday", "core.add_calendarday", "core.change_calendarday", "core.delete_calendarday",
              "core.view_calendaryear", "core.add_calendaryear", "core.change_calendaryear",
              *(f"experts.{verb}_{model}" for model in ("hospital", "specialty", "expert")
@@ -122,8 +121,28 @@ ROLES: dict[str, Role] = {
                for verb in ("view", "add", "change")), "grading.delete_leaveperiod", "documents.manage_templates",
              *(f"sittings.{verb}_schedulingrules" for verb in ("view", "add", "change"))),
         ),
+        # The three administrators are separate people (MLPS 三权分立): the system administrator runs
+        # the system, the security administrator gives roles, the auditor reads the trail.
+        Role("security", _("Security administrator"), ("core.view_user", "core.change_user", "core.assign_roles",
+                                                        "core.reset_second_factor")),
     )
 }
+
+# No one account holds two of these (``check_separation``): whoever gives roles must not read the
+# audit trail that records it, nor run the system it protects.
+ADMINISTRATORS = ("admin", "security", "auditor")
+
+
+def check_separation(role_codes: set[str] | list[str]) -> None:
+    """Refuse a set of roles that joins two of the administrators in one account."""
+    from laojian.core.errors import ValidationFailed
+
+    held = [code for code in ADMINISTRATORS if code in set(role_codes)]
+    if len(held) > 1:
+        raise ValidationFailed(_("One account cannot be both %(first)s and %(second)s: the system, security and "
+                                 "audit administrators are separate people.")
+                               % {"first": ROLES[held[0]].label, "second": ROLES[held[1]].label},
+                               code="roles_not_separated")
 
 
 def role_choices() -> list[tuple[str, str]]:

@@ -56,6 +56,7 @@ from laojian.core.errors import (
     PermissionDeniedError,
     ValidationFailed,
 )
+from laojian.core.exports import csv_safe, csv_safe_columns
 from laojian.core.models import Committee, User
 from laojian.core.validators import ID_CHECK_CHARS, ID_WEIGHTS
 from laojian.crosscheck import store
@@ -1359,9 +1360,9 @@ def _write_rejects_part(run: ImportRun, chunk: int, rejected: pl.DataFrame, labe
         return
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    (rejected.with_columns(pl.col("reason").replace_strict(labels, return_dtype=pl.String).alias("message"))
-     .select(LINE, "reason", "message", *rejected.columns[2:])
-     .write_csv(tmp, include_header=False))
+    report = (rejected.with_columns(pl.col("reason").replace_strict(labels, return_dtype=pl.String).alias("message"))
+              .select(LINE, "reason", "message", *rejected.columns[2:]))
+    csv_safe_columns(report, rejected.columns[2:]).write_csv(tmp, include_header=False)  # a partner's "=..." stays text
     tmp.replace(path)
 
 
@@ -1375,7 +1376,7 @@ def _finish_report(run: ImportRun, mapping: dict[str, str]) -> None:
         shutil.rmtree(folder, ignore_errors=True)
         return
     names = [f.name for f in fields_for(run.source.kind)]
-    header = [_("line"), _("reason code"), _("reason")] + [mapping.get(name) or name for name in names]
+    header = [_("line"), _("reason code"), _("reason")] + [csv_safe(mapping.get(name) or name) for name in names]
     tmp = target.with_suffix(".tmp")
     with open(tmp, "wb") as out:
         out.write(codecs.BOM_UTF8)

@@ -916,7 +916,7 @@ def _ensure_users_and_experts(committee: Committee, planner: Planner) -> list[st
     password_hash = make_password(settings.LAOJIAN_DEMO_PASSWORD)
     for username, role, display_name in data.STAFF:
         _ensure_user(username, display_name, groups[role], committee, password_hash=password_hash,
-                     created=created, staff=role == "admin")
+                     created=created, staff=role in ("admin", "security"))
     hospitals = _ensure_hospitals(committee)
     specialties = _ensure_specialties()
     existing = set(Expert.objects.filter(user__username__in=[e.username for e in planner.experts])

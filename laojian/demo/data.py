@@ -124,6 +124,7 @@ STAFF: tuple[tuple[str, str, str], ...] = (
     ("liaison", "liaison", "郑海涛"),
     ("auditor", "auditor", "何静"),
     ("admin", "admin", "马骏"),
+    ("security", "security", "欧阳明"),
 )
 
 # Separation of duties: cases accepted by a clerk are reviewed by that clerk's reviewer.

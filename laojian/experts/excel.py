@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
+from laojian.core.exports import xlsx_append
 from laojian.experts.models import Expert
 
 # (key, header as exported)
@@ -149,13 +150,13 @@ def export_experts(committee: Any) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "专家库"
-    ws.append([header for _k, header in COLUMNS])
+    xlsx_append(ws, [header for _k, header in COLUMNS])
     experts = (
         Expert.objects.filter(committee=committee).exclude(code="")
         .select_related("hospital").prefetch_related("specialties").order_by("code")
     )
     for e in experts:
-        ws.append([
+        xlsx_append(ws, [
             e.code, e.name, e.hospital.code, "、".join(sorted(s.code for s in e.specialties.all())), e.title,
             "是" if e.senior_title else "否", e.term_start.isoformat(), e.term_end.isoformat(),
             _STATUS_OUT.get(e.status, e.status), e.phone,

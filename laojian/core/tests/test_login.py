@@ -304,8 +304,8 @@ def test_a_session_signed_in_without_an_app_ends_once_two_factors_become_require
 # ADMIN RESET ----------------------------------------------------------------------------------------
 
 
-def test_the_admin_resets_a_users_app_from_the_user_list(client):
-    admin = UserFactory(roles=["admin"], is_staff=True)
+def test_the_security_administrator_resets_a_users_app_from_the_user_list(client):
+    admin = UserFactory(roles=["security"], is_staff=True)
     client.force_login(admin)
     user = clerk()
     with_app(user)

@@ -485,3 +485,11 @@ def test_the_command_refuses_the_same_file_twice(source, tmp_path):
     with pytest.raises(CommandError, match="already imported"):
         call_command("crosscheck", "import", str(file), "--source", str(source.pk), stdout=io.StringIO(),
                      stderr=io.StringIO())
+
+
+def test_a_partners_formula_in_a_rejected_row_stays_text_in_the_report(source, liaison):
+    run = imported(source, liaison, csv_bytes([row("", 结算号="=HYPERLINK(\"http://x.invalid\",\"点我\")")]))
+
+    report = partners.report_path(run).read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK(" in report
+    assert ",=HYPERLINK(" not in report and ',"=HYPERLINK(' not in report

@@ -169,3 +169,12 @@ def test_the_import_page_shows_the_error_report(client):
     page = client.post(reverse("experts:pool_import"), {"file": upload}).content.decode()
     assert "缺少列“专家编号”。" in page
     assert Expert.objects.count() == 0
+
+
+def test_a_name_that_looks_like_a_formula_is_exported_as_text():
+    clerk = UserFactory(roles=["clerk"])
+    hospital = HospitalFactory(committee=clerk.committee, code="LCH01")
+    ExpertFactory(committee=clerk.committee, hospital=hospital, code="E009", name='=HYPERLINK("http://x.invalid")')
+    exported = excel.export_experts(clerk.committee)
+    name = load_workbook(io.BytesIO(exported)).active["B2"]
+    assert (name.value, name.data_type) == ('=HYPERLINK("http://x.invalid")', "s")
