@@ -18,7 +18,9 @@ import hashlib
 import ipaddress
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -196,6 +198,14 @@ def record(
     before = normalise(before)
     after = normalise(after)
 
+    pending = _BATCH.get()
+    if pending is not None:  # inside ``batched()``: written, in this order, when the batch ends
+        event = AuditEvent(chain=chain, at=timezone.now(), actor_id=actor_id, actor_label=actor_label,
+                           committee_id=committee_id, action=action, object_type=object_type,
+                           object_id=str(object_id), before=before, after=after, ip_address=(ip_address or "")[:45])
+        pending.append(event)
+        return event
+
     with transaction.atomic():
         # FOR UPDATE makes concurrent writers of one chain queue on PostgreSQL; SQLite ignores it
         # but starts write transactions with BEGIN IMMEDIATE, which serialises writers anyway.
@@ -222,6 +232,46 @@ def record(
         head.last_hash = event.hash
         head.save(update_fields=["last_seq", "last_hash"])
     return event
+
+
+_BATCH: ContextVar[list[AuditEvent] | None] = ContextVar("laojian_audit_batch", default=None)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Collect the entries of a bulk operation and append them at its end: one locked head and one
+    insert per chain instead of four statements an entry (a sitting of 200 workers writes ~1,000).
+
+    Use it only inside the operation's own ``transaction.atomic()`` and only where any error aborts
+    the whole operation (an entry must never outlive a change that was rolled back). The entries are
+    chained in the order they were recorded; nothing reads them before the batch ends.
+    """
+    if _BATCH.get() is not None:  # already batching: the outer batch writes them
+        yield
+        return
+    token = _BATCH.set([])
+    try:
+        yield
+        events = _BATCH.get() or []
+    finally:
+        _BATCH.reset(token)
+    if events:
+        _append(events)
+
+
+def _append(events: list[AuditEvent]) -> None:
+    with transaction.atomic():
+        for chain in dict.fromkeys(e.chain for e in events):
+            head, _created = AuditChainHead.objects.select_for_update().get_or_create(chain=chain)
+            seq, prev = head.last_seq, head.last_hash
+            mine = [e for e in events if e.chain == chain]
+            for event in mine:
+                seq += 1
+                event.seq, event.prev_hash = seq, prev
+                event.hash = prev = compute_hash(event)
+            AuditEvent.objects.bulk_create(mine, batch_size=500)
+            head.last_seq, head.last_hash = seq, prev
+            head.save(update_fields=["last_seq", "last_hash"])
 
 
 def record_read(

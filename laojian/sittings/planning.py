@@ -133,7 +133,7 @@ def sitting_fill(sitting_id: int, categories_by_case: dict[int, list[int]], *, a
                            "no_categories")
     today = today or clocks.today()
     at = at or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), audit.batched():  # all or nothing, so its entries are written at the end
         sitting = selectors.sitting_get_for(actor, sitting_id)
         if sitting.state != Sitting.State.PLANNED:
             raise ConflictError(_("This sitting is no longer planned."), code="sitting_closed")

@@ -254,3 +254,13 @@ def test_any_mode_prints_its_notice():
 def test_another_committees_appointment_prints_nothing():
     sitting, clerk, cases, result = filled_sitting(1, 0)
     assert printing.appointment_notice(result.appointments[0].pk, CommitteeFactory().pk) is None
+
+
+def test_a_fill_writes_its_audit_entries_in_one_go_and_the_chain_verifies():
+    from laojian.core import audit
+    from laojian.core.models import AuditEvent
+
+    sitting, clerk, cases, result = filled_sitting(2, 1)
+    assert AuditEvent.objects.filter(action="appointment.book").count() == 3
+    assert AuditEvent.objects.filter(action="sitting.fill").count() == 1
+    assert all(report.ok for report in audit.verify())
