@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -45,8 +46,6 @@ def check_version(obj: models.Model, expected: int | None) -> None:
         raise ConflictError(_("This record was changed by someone else while you were editing it. Your changes are "
                               "still in the form: reload the record in another tab, compare, and save again."),
                             code="stale_version")
-    from django.utils import timezone
-
     raise ConflictError(_("%(who)s changed this record at %(when)s while you were editing it. Your changes are still "
                           "in the form: reload the record in another tab, compare, and save again.")
                         % {"who": event.actor_label or _("the system"),

@@ -5,8 +5,6 @@ refusal is shown on the page, in the user's language, with status 400.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -24,6 +22,7 @@ from laojian.core.http import HttpResponseSeeOther
 from laojian.experts.selectors import specialties_of_committee_experts
 from laojian.sittings import clinic, selectors, services
 from laojian.sittings.clinic_forms import RosterEndForm, RosterForm, SlotForm
+from laojian.sittings.forms import service_errors
 
 VIEW = "sittings.view_sitting"
 
@@ -36,18 +35,6 @@ def _reader(request: HttpRequest) -> None:
 def _planner(request: HttpRequest) -> None:
     if not request.user.committee_id or not request.user.has_perm(services.PLAN):
         raise PermissionDenied
-
-
-def _form_errors(form: Any, exc: ApplicationError) -> None:
-    """A service's field errors on the form's fields, else one error above the form."""
-    placed = False
-    for name, errors in (exc.extra.get("fields") or {}).items():
-        if name in form.fields:
-            for error in errors or [exc.message]:
-                form.add_error(name, error)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 # THE ROSTER --------------------------------------------------------------------------------------
@@ -87,7 +74,7 @@ def roster_add(request: HttpRequest) -> HttpResponse:
                           venue_id=d["venue"].pk, room_id=d["room"].pk if d["room"] else None,
                           valid_from=d["valid_from"], valid_to=d["valid_to"])
     except ApplicationError as exc:
-        _form_errors(form, exc)
+        service_errors(form, exc)
         return _roster_page(request, add_form=form, status=400)
     messages.success(request, _("The roster line was added."))
     return HttpResponseSeeOther(reverse("sittings:roster"))

@@ -7,7 +7,20 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from laojian.core.errors import ApplicationError
 from laojian.sittings.selectors import combine
+
+
+def service_errors(form: forms.Form, exc: ApplicationError) -> None:
+    """A service's field errors on the form's fields, else one error above the form."""
+    placed = False
+    for name, errors in (exc.extra.get("fields") or {}).items():
+        if name in form.fields:
+            for error in errors or [exc.message]:
+                form.add_error(name, error)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
 
 
 class _When(forms.Form):

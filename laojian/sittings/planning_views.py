@@ -23,6 +23,7 @@ from laojian.core.categories import Category
 from laojian.core.errors import ApplicationError, NotFoundError
 from laojian.core.http import HttpResponseSeeOther
 from laojian.sittings import planning, printing, selectors, services
+from laojian.sittings.forms import service_errors
 from laojian.sittings.models import Appointment, Sitting, SittingGroup
 from laojian.sittings.planning_forms import CancelSittingForm, SittingForm, VenueForm
 
@@ -45,19 +46,6 @@ def _sitting_or_404(request: HttpRequest, pk: int) -> Sitting:
         return selectors.sitting_get_for(request.user, pk)
     except NotFoundError:
         raise Http404(_("No such sitting.")) from None
-
-
-def _form_errors(form: Any, exc: ApplicationError) -> None:
-    """Put a service's field errors on the form (or a non-field error when the field is not on it)."""
-    fields = exc.extra.get("fields") or {}
-    placed = False
-    for name, errors in fields.items():
-        if name in form.fields:
-            for error in errors or [exc.message]:
-                form.add_error(name, error)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 # THE LIST ----------------------------------------------------------------------------------------
@@ -105,7 +93,7 @@ def sitting_plan(request: HttpRequest) -> HttpResponse:
                                         non_working_reason=d["non_working_reason"], bring=d["bring"],
                                         note=d["note"])
     except ApplicationError as exc:
-        _form_errors(form, exc)
+        service_errors(form, exc)
         return _list_page(request, plan_form=form, status=400)
     messages.success(request, _("The sitting was planned. Now put the cases on it."))
     return HttpResponseSeeOther(reverse("sittings:sitting", args=[sitting.pk]))
@@ -123,7 +111,7 @@ def venue_create(request: HttpRequest) -> HttpResponse:
         planning.venue_create(request.user.committee, actor=request.user, name=d["name"], address=d["address"],
                               rooms=form.room_names(), directions=d["directions"])
     except ApplicationError as exc:
-        _form_errors(form, exc)
+        service_errors(form, exc)
         return _list_page(request, venue_form=form, status=400)
     messages.success(request, _("The venue was added."))
     return HttpResponseSeeOther(reverse("sittings:sittings"))
@@ -239,7 +227,7 @@ def sitting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         planning.sitting_cancel(sitting.pk, actor=request.user, reason=form.cleaned_data["reason"])
     except ApplicationError as exc:
-        _form_errors(form, exc)
+        service_errors(form, exc)
         return _sitting_page(request, sitting, cancel_form=form, status=400)
     messages.success(request, _("The sitting was cancelled; every worker and expert was told."))
     return HttpResponseSeeOther(reverse("sittings:sitting", args=[sitting.pk]))
