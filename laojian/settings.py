@@ -72,6 +72,10 @@ MEDIA_ROOT = DATA_DIR / "media"
 STATIC_ROOT = DATA_DIR / "static"
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise looks for it even when finders serve
+# Large uploads are spooled here, not in the system's /tmp: a server killed mid-upload leaves its
+# half-received file where ``laojian cleanup`` finds it (issue 10, crash safety).
+FILE_UPLOAD_TEMP_DIR = str(Path(os.environ.get("LAOJIAN_UPLOAD_TEMP_DIR") or DATA_DIR / "tmp" / "uploads"))
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
 _SQLITE_OPTIONS = {
     # REL-03: WAL, full sync, foreign keys, writers wait instead of failing, and write
@@ -98,6 +102,10 @@ else:
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
+elif "postgresql" in DATABASES["default"]["ENGINE"] and not env_bool("LAOJIAN_PG_JIT", False):
+    # PostgreSQL's JIT compiles a statistics query for longer (0.3-0.7 s) than the query runs; the
+    # application's queries are all index-bound, so it is off unless LAOJIAN_PG_JIT says otherwise.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # APPLICATIONS ------------------------------------------------------------------------------------
@@ -121,6 +129,7 @@ INSTALLED_APPS = [
     "laojian.sittings",
     "laojian.notify",
     "laojian.portal",
+    "laojian.reports",
     "laojian.demo",
 ]
 
@@ -179,7 +188,10 @@ USE_TZ = True
 # STATIC ASSETS: installed by npm (package.json), served locally; no CDN ------------------------------
 STATIC_URL = "static/"
 NODE_MODULES = Path(os.environ.get("LAOJIAN_NODE_MODULES") or PROJECT_DIR / "node_modules")
-STATICFILES_DIRS = [("vendor/htmx", NODE_MODULES / "htmx.org" / "dist")]
+STATICFILES_DIRS = [
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -246,6 +258,10 @@ LAOJIAN_BACKUP_DIR = Path(os.environ.get("LAOJIAN_BACKUP_DIR") or DATA_DIR / "ba
 LAOJIAN_IDEMPOTENCY_HOURS = env_int("LAOJIAN_IDEMPOTENCY_HOURS", 48)
 
 # SECURITY ------------------------------------------------------------------------------------------
+# Break-glass (laojian.cases.breakglass): minutes one grant opens one case's medical content to the
+# system administrator, who must give a reason; the grant and every read under it are audited.
+LAOJIAN_BREAK_GLASS_MINUTES = env_int("LAOJIAN_BREAK_GLASS_MINUTES", 30)
+
 # Passwords (SEC-08, MLPS SEC-40): at least LAOJIAN_PASSWORD_MIN_LENGTH characters (ASVS 4.0.3
 # V2.1.1 asks 12), not on the common-password list, not like the user's own name or phone, not all
 # digits. Validators run in the password forms only: test factories may set shorter passwords.

@@ -3,12 +3,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from laojian.cases import breakglass_views
 from laojian.crosscheck import api as crosscheck_api
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("laojian.core.urls")),
+    path("break-glass/", breakglass_views.break_glass, name="break_glass"),
+    path("break-glass/grants/", breakglass_views.break_glass_grants, name="break_glass_grants"),
     path("cases/", include("laojian.cases.urls")),
     path("experts/", include("laojian.experts.urls")),
     path("grading/", include("laojian.grading.urls")),
@@ -19,4 +22,5 @@ urlpatterns = [
     path("", include("laojian.documents.urls")),
     path("notify/", include("laojian.notify.urls")),
     path("portal/", include("laojian.portal.urls")),
+    path("reports/", include("laojian.reports.urls")),
 ]

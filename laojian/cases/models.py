@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.db import models
+from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
@@ -220,6 +221,16 @@ class Case(TimeStampedModel):
     reappraisal_window_ends = models.DateField(_("re-appraisal window ends"), null=True, blank=True)
     next_due = models.DateField(_("next deadline"), null=True, blank=True)
     clock_basis = models.JSONField(_("calendar data used"), default=dict, blank=True)
+    # No columns: the working-day calendar joined on two of the dates above, so statistics subtract
+    # working-day ordinals in a join instead of a look-up per case (reports.selectors).
+    received_ordinal = models.ForeignObject(
+        "core.WorkdayOrdinal", on_delete=models.DO_NOTHING, from_fields=["received_on"], to_fields=["date"],
+        related_name="+", null=True, editable=False,
+    )
+    concluded_ordinal = models.ForeignObject(
+        "core.WorkdayOrdinal", on_delete=models.DO_NOTHING, from_fields=["concluded_on"], to_fields=["date"],
+        related_name="+", null=True, editable=False,
+    )
 
     class Meta:
         verbose_name = _("case")
@@ -232,6 +243,10 @@ class Case(TimeStampedModel):
         indexes = [
             models.Index(fields=["committee", "status", "next_due"], name="case_worklist_idx"),
             models.Index(fields=["committee", "next_due"], name="case_due_idx"),
+            # Statistics pick a period by one of these dates.
+            models.Index(fields=["committee", "received_on"], name="case_received_idx"),
+            models.Index(fields=["committee", "concluded_on"], name="case_concluded_idx"),
+            models.Index(fields=["committee", "accepted_on"], name="case_accepted_idx"),
         ]
         permissions = [
             ("view_committee_cases", "Can see every case of the own committee"),
@@ -305,6 +320,36 @@ class CaseAssignment(TimeStampedModel):
         indexes = [models.Index(fields=["user", "role", "active"], name="assignment_user_idx")]
 
 
+class BreakGlassGrant(models.Model):
+    """The system administrator opened the medical content of one case until ``expires_at``, giving a reason.
+
+    Written with its audit entry in one transaction; never changed afterwards (an early end is not a
+    feature: grants are short). The security administrator and the auditor read the list.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT,
+                             related_name="break_glass_grants")
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT,
+                             related_name="break_glass_grants")
+    reason = models.TextField(_("reason"))
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("break-glass grant")
+        verbose_name_plural = _("break-glass grants")
+        ordering = ["-granted_at", "-id"]
+        permissions = [("break_glass", "Can open one case's medical content for a limited time, giving a reason")]
+        indexes = [models.Index(fields=["user", "case", "expires_at"], name="break_glass_active_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("granted_at")),
+                                   name="break_glass_expires_after_grant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"break-glass {self.pk}: user {self.user_id}, case {self.case_id}, until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
 class TimelineEntry(models.Model):
     """One line of a case's timeline: a transition or another event worth showing the user."""
 
@@ -322,7 +367,11 @@ class TimelineEntry(models.Model):
         verbose_name = _("timeline entry")
         verbose_name_plural = _("timeline entries")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["case", "at"], name="timeline_case_idx")]
+        indexes = [
+            models.Index(fields=["case", "at"], name="timeline_case_idx"),
+            # Statistics count the cases that entered a status in a period (terminated, withdrawn, …).
+            models.Index(fields=["to_status", "at"], name="timeline_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action}"

@@ -4,6 +4,7 @@ see is a 404, exactly like what does not exist."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,10 @@ from laojian.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     from laojian.core.models import User
+
+# Object-level denials (SEC-27): a case asked for that is outside the user's scope answers 404 like a
+# missing one, and is logged here, the one scoping place, by ids only (no names, no ID numbers).
+access_log = logging.getLogger("laojian.access")
 
 
 def cases_visible_to(user: User | None) -> QuerySet[Case]:
@@ -61,8 +66,19 @@ def case_get_for(user: User | None, pk: int) -> Case:
         .first()
     )
     if case is None:
+        _log_not_found(user, pk)
         raise NotFoundError()
     return case
+
+
+def _log_not_found(user: User | None, pk: int) -> None:
+    """Log a case lookup that found nothing: "denied" when the case exists outside the user's scope."""
+    try:
+        exists = Case.objects.filter(pk=pk).exists()
+    except (TypeError, ValueError):
+        exists = False
+    user_id = getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else None
+    access_log.info("case access %s: user %s case %s", "denied" if exists else "missing", user_id, pk)
 
 
 def case_for_update(user: User | None, pk: int, *, related: tuple[str, ...] = ("committee",)) -> Case:
@@ -73,6 +89,7 @@ def case_for_update(user: User | None, pk: int, *, related: tuple[str, ...] = ("
         qs = qs.select_for_update(of=("self",), no_key=True)
     case = qs.filter(pk=pk).first()
     if case is None:
+        _log_not_found(user, pk)
         raise NotFoundError()
     return case
 
@@ -203,3 +220,24 @@ def correction_note(checklist: list[ChecklistItem]) -> str:
     if not lines:
         return ""
     return "\n".join([_("Please supply the following materials and resubmit the application:"), *lines])
+
+
+def entered_status_case_ids(status: str, start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """Ids of cases that entered ``status`` in ``[start, end)`` (from the timeline), for statistics:
+    terminations, rejections and withdrawals have no date field of their own."""
+    return TimelineEntry.objects.filter(to_status=status, at__gte=start, at__lt=end).values("case_id")
+
+
+def entered_status_counts(case_ids: QuerySet, start: dt.datetime, end: dt.datetime, statuses,
+                          *, by_committee: bool = False) -> dict[tuple[int | None, str], int]:
+    """How many of ``case_ids`` entered each of ``statuses`` in ``[start, end)``, keyed by
+    (committee id or None, status): the timeline's (status, time) index picks the entries."""
+    from django.db.models import Count
+
+    entries = (TimelineEntry.objects.filter(to_status__in=list(statuses), at__gte=start, at__lt=end,
+                                            case_id__in=case_ids).order_by())
+    if by_committee:
+        rows = entries.values_list("case__committee_id", "to_status").annotate(n=Count("case_id", distinct=True))
+        return {(pk, status): n for pk, status, n in rows}
+    rows = entries.values_list("to_status").annotate(n=Count("case_id", distinct=True))
+    return {(None, status): n for status, n in rows}

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from laojian.cases import clocks, eligibility, materials, selectors, services, uploads
+from laojian.cases import breakglass, clocks, eligibility, materials, selectors, services, uploads
 from laojian.cases.forms import ApplicationForm, SensitivityForm, add_service_errors, register_arguments
 from laojian.cases.models import (
     ApplicantKind,
@@ -43,6 +43,7 @@ from laojian.core import audit
 from laojian.core.errors import ApplicationError, NotFoundError, PermissionDeniedError, ValidationFailed
 from laojian.core.http import HttpResponseSeeOther
 from laojian.core.models import Committee
+from laojian.core.validators import mask_phone
 
 PAGE_SIZE = 50
 # The clerk sees the eligibility checks while deciding whether to accept.
@@ -284,8 +285,21 @@ def _case_or_404(request: HttpRequest, pk: int) -> Case:
 @login_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk)
-    # The page shows the worker's full ID number: a sensitive read, recorded in the audit trail.
-    audit.record_read(request.user, case, ["worker.id_number"], ip_address=audit.client_ip(request))
+    user = request.user
+    # Field-level limits (SEC-03, SEC-62): the full ID number and phone numbers go only to the roles
+    # that work with the person and the medical file (cases.view_medical). Applicants (worker and
+    # employer alike), the liaison, the archivist, the auditor and the system administrator see them
+    # masked, 3701**********123X and 138****0000. A full ID number shown is a sensitive read, audited.
+    full_identity = user.has_perm("cases.view_medical")
+    if full_identity:
+        audit.record_read(user, case, ["worker.id_number"], ip_address=audit.client_ip(request))
+    # Medical content: the role's view_medical, or the system administrator's break-glass grant for
+    # this one case; each page seen under a grant is audited.
+    grant = breakglass.grant_in_use(user, case)
+    can_view_medical = full_identity or grant is not None
+    if grant is not None:
+        breakglass.record_read(grant, actor=user, case=case, fields=breakglass.CASE_PAGE_FIELDS,
+                               ip_address=audit.client_ip(request))
 
     today = clocks.today()
     warn_days = case.committee.risk_warning_days
@@ -333,7 +347,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assignments": assignments,
         "assignment_roles": dict(CaseAssignment.Role.choices),
         "actions": actions,
-        "can_view_medical": request.user.has_perm("cases.view_medical"),
+        "can_view_medical": can_view_medical,
+        "break_glass_grant": grant,
+        "may_break_glass": not can_view_medical and breakglass.may_break_glass(user),
+        "full_identity": full_identity,
+        "worker_id_number": case.worker.id_number if full_identity else case.worker.masked_id_number,
+        "worker_phone": case.worker.phone if full_identity else mask_phone(case.worker.phone),
+        "employer_phone": (case.employer.contact_phone if full_identity
+                           else mask_phone(case.employer.contact_phone)),
         "sensitivity_form": (SensitivityForm(initial={"sensitivity": case.sensitivity})
                              if request.user.has_perm("cases.label_case") else None),
         "eligibility": (eligibility.check(case, today=today)
@@ -558,6 +579,9 @@ def material_download(request: HttpRequest, pk: int, material_pk: int) -> HttpRe
     except FileNotFoundError:
         raise Http404(_("The file is missing from storage. Tell the system administrator.")) from None
     audit.record_read(request.user, material, ["file"], ip_address=audit.client_ip(request))
+    if case.applicant_user_id != request.user.pk and (grant := breakglass.grant_in_use(request.user, case)):
+        breakglass.record_read(grant, actor=request.user, case=case, fields=[f"material:{material.pk}"],
+                               ip_address=audit.client_ip(request))
     response = FileResponse(handle, as_attachment=True, filename=material.original_name,
                             content_type=material.content_type)
     response["X-Content-Type-Options"] = "nosniff"

@@ -54,6 +54,17 @@ def temp_files(root: Path, *, cutoff: float) -> Iterator[Path]:
             yield path
 
 
+def upload_temp_files(*, cutoff: float) -> Iterator[Path]:
+    """Uploads Django was still receiving when its server died: every file of
+    ``FILE_UPLOAD_TEMP_DIR`` (nothing else is written there) last touched before ``cutoff``."""
+    root = Path(settings.FILE_UPLOAD_TEMP_DIR) if getattr(settings, "FILE_UPLOAD_TEMP_DIR", None) else None
+    if root is None or not root.exists():
+        return
+    for path in sorted(root.iterdir()):
+        if path.is_file() and _older(path, cutoff):
+            yield path
+
+
 def referenced_names() -> set[str]:
     """Every file name a row of any model stores in the materials storage."""
     names: set[str] = set()
@@ -87,7 +98,8 @@ def orphaned_files(*, cutoff: float) -> tuple[list[str], str]:
 def cleanup(*, grace: dt.timedelta = GRACE, delete: bool = False, now: float | None = None) -> Report:
     """Find (and with ``delete``, remove) the debris older than ``grace``; a removal is audited."""
     cutoff = (now if now is not None else time.time()) - grace.total_seconds()
-    report = Report(temp=list(temp_files(Path(settings.DATA_DIR), cutoff=cutoff)))
+    temp = list(temp_files(Path(settings.DATA_DIR), cutoff=cutoff))
+    report = Report(temp=temp + [p for p in upload_temp_files(cutoff=cutoff) if p not in temp])
     report.orphans, report.note = orphaned_files(cutoff=cutoff)
     if delete:
         report.expired_keys = idempotency.expired()

@@ -50,6 +50,17 @@ _HTMX = re.compile(rb"\bhx-(post|put|patch|delete|boost)\b", re.IGNORECASE)
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+# Every HTMX POST of the site, and why sending it twice is harmless without a key (checked by
+# core/tests/test_idempotency_htmx.py: an HTMX POST to a view not listed here fails the test, so a new
+# creating HTMX action must either be made repeatable or be given a plain form with its key).
+HTMX_REPEATABLE: dict[str, str] = {
+    "review:discussion_vote": "sets the member's vote on the motion (one vote a member: a repeat leaves one)",
+    "grading:combine_preview": "computes the combined grade for display and saves nothing",
+    "documents:template_edit": "the HTMX request renders the preview only; saving is the plain form's button",
+    "portal:draft": "overwrites the applicant's one draft (update_or_create), never adds one",
+}
+
+
 def hours() -> int:
     return getattr(settings, "LAOJIAN_IDEMPOTENCY_HOURS", 48)
 

@@ -173,6 +173,40 @@ class CalendarDay(TimeStampedModel):
         return f"{self.date} {self.get_kind_display()}"
 
 
+class WorkdayOrdinal(models.Model):
+    """One calendar day and how many working days there are from the first known day up to it: the
+    working-day calendar as a table the database can join (maintained by ``workday_ordinals``).
+
+    Working days after ``a`` up to and including ``b`` = ``ordinal(b) - ordinal(a)``, exactly
+    ``calendar.workdays_between(a, b)``.
+    """
+
+    date = models.DateField(_("date"), primary_key=True)
+    ordinal = models.PositiveIntegerField(_("working days up to this day"))
+
+    class Meta:
+        verbose_name = _("working-day ordinal")
+        verbose_name_plural = _("working-day ordinals")
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.ordinal}"
+
+
+class CalendarFingerprint(models.Model):
+    """The calendar data the ordinals were built from; a different fingerprint means rebuild."""
+
+    key = models.CharField(max_length=20, primary_key=True, default="workdays")
+    fingerprint = models.CharField(max_length=64)
+    built_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar fingerprint")
+        verbose_name_plural = _("calendar fingerprints")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.fingerprint[:12]}"
+
+
 class AuditChainHead(models.Model):
     """The newest entry of one audit chain (one chain per committee, plus one for the system).
 

@@ -28,6 +28,8 @@ LABELLED = (CASE + "view_sensitive_cases", CASE + "view_restricted_cases")
 # The expert pool and the panel draw (laojian/experts).
 EXPERTS_DRAW = ("experts.draw_panel", "experts.view_draw", "experts.view_fairness")
 GRADING_READ = ("grading.view_panel_opinions",)
+# The statistics pages and periodic reports (laojian/reports).
+STATISTICS = ("reports.view_statistics",)
 DOCUMENTS = ("documents.issue_document", "documents.reprint_document")
 # Scheduling the four appraisal modes and running the day (laojian/sittings).
 SITTINGS = ("sittings.plan_sitting", "sittings.run_sign_in_desk", "sittings.view_sitting")
@@ -64,7 +66,8 @@ ROLES: dict[str, Role] = {
             + GRADING_READ
             + ("grading.request_extension", "documents.record_delivery")
             + DOCUMENTS
-            + SITTINGS,
+            + SITTINGS
+            + STATISTICS,
         ),
         Role(
             "reviewer",
@@ -72,7 +75,8 @@ ROLES: dict[str, Role] = {
             tuple(CASE + p for p in ("view_committee_cases", "view_sensitive_cases", "view_medical", "review_case",
                                      "mark_difficult"))
             + GRADING_READ
-            + ("review.take_part_in_discussion", "crosscheck.view_flag"),
+            + ("review.take_part_in_discussion", "crosscheck.view_flag")
+            + STATISTICS,
         ),
         Role("expert", _("Expert"), (CASE + "view_medical", CASE + "record_examination", "grading.write_opinion",
                                      "grading.request_extension"), staff=False),
@@ -91,7 +95,9 @@ ROLES: dict[str, Role] = {
             + ("grading.request_extension", "documents.manage_templates", "sittings.view_sitting")
             + DOCUMENTS
             + ("review.convene_discussion", "review.take_part_in_discussion", "review.record_reappraisal",
-               "crosscheck.view_flag", "crosscheck.override_flags"),
+               "crosscheck.view_flag", "crosscheck.override_flags")
+            + STATISTICS
+            + ("reports.view_calibration",),
         ),
         Role("archivist", _("Archivist"), (CASE + "view_committee_cases", *LABELLED, CASE + "archive_case",
                                             "documents.reprint_document", "documents.view_archive")),
@@ -99,10 +105,10 @@ ROLES: dict[str, Role] = {
                                                     "crosscheck.view_flag",
                                                     "crosscheck.work_flags", "crosscheck.manage_sources",
                                                     "crosscheck.enter_claimed_care", "documents.issue_document")),
-        Role("auditor", _("Auditor"), ("core.view_auditevent", CASE + "view_committee_cases", *LABELLED,
+        Role("auditor", _("Auditor"), ("core.view_auditevent", "cases.view_breakglassgrant", CASE + "view_committee_cases", *LABELLED,
                                         "review.view_discussion",
                                         "experts.view_draw", "experts.view_fairness", *GRADING_READ,
-                                        "documents.view_archive")),
+                                        "documents.view_archive", *STATISTICS)),
         Role(
             "admin",
             _("System administrator"),
@@ -119,12 +125,14 @@ ROLES: dict[str, Role] = {
              "grading.view_edition", "grading.view_clause", "grading.view_gradeprinciple",
              *(f"grading.{verb}_{model}" for model in ("gradingrules", "leaveperiod")
                for verb in ("view", "add", "change")), "grading.delete_leaveperiod", "documents.manage_templates",
-             *(f"sittings.{verb}_schedulingrules" for verb in ("view", "add", "change"))),
+             *(f"sittings.{verb}_schedulingrules" for verb in ("view", "add", "change")),
+             # No medical content by role; one case for LAOJIAN_BREAK_GLASS_MINUTES with a logged reason.
+             "cases.break_glass"),
         ),
         # The three administrators are separate people (MLPS 三权分立): the system administrator runs
         # the system, the security administrator gives roles, the auditor reads the trail.
         Role("security", _("Security administrator"), ("core.view_user", "core.change_user", "core.assign_roles",
-                                                        "core.reset_second_factor")),
+                                                        "core.reset_second_factor", "cases.view_breakglassgrant")),
     )
 }
 

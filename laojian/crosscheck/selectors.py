@@ -320,3 +320,28 @@ def suggested_department(flags: list[Flag]) -> str:
     if any(flag.rule == Flag.Rule.NO_SETTLEMENT for flag in flags) or kinds == {"settlement"}:
         return _("Medical Insurance Bureau")
     return _("Health Commission")
+
+
+# STATISTICS (reports) ------------------------------------------------------------------------------
+
+def flagged_case_ids(start: dt.datetime, end: dt.datetime, **match: Any) -> QuerySet:
+    """Ids of cases with a flag found in ``[start, end)`` matching ``match`` (``rule=``, ``state=``)."""
+    return Flag.objects.filter(found_at__gte=start, found_at__lt=end, **match).values("case_id")
+
+
+def flag_counts(case_ids: QuerySet | None, start: dt.datetime, end: dt.datetime, field: str, *,
+                committee_ids: list[int] | tuple[int, ...] | None = None) -> dict[str, int]:
+    """Cases with a flag found in ``[start, end)``, by the flag's ``field`` (``rule`` or ``state``):
+    of ``case_ids`` when given, else of the committees (a flag carries its case's committee). A
+    case with two flags of one rule counts once for it."""
+    flags = Flag.objects.filter(found_at__gte=start, found_at__lt=end)
+    if case_ids is not None:
+        flags = flags.filter(case_id__in=case_ids)
+    if committee_ids is not None:
+        flags = flags.filter(committee_id__in=list(committee_ids))
+    rows = flags.order_by().values_list(field).annotate(n=Count("case_id", distinct=True))
+    return dict(rows)
+
+
+FLAG_RULES = Flag.Rule
+FLAG_STATES = Flag.State

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from laojian.cases.models import Case, CaseAssignment, Mode, Status
+from laojian.cases.models import Case, CaseAssignment, Mode, Status, TimelineEntry
 from laojian.core.calendar import CalendarYearMissing, WorkingCalendar
 from laojian.core.models import Committee, User
 from laojian.experts.models import Expert
@@ -118,6 +118,32 @@ def build(committee: Committee, *, today: dt.date) -> None:
             else:
                 fields |= {"video_room": video.provider().room_for(case, start), "place": "视频远程鉴定",
                            "local_doctor": "县医院骨科医师"}
+        Appointment.objects.create(**fields)
+    _past_examinations(committee, centre, clinic, clerk)
+
+
+def _past_examinations(committee: Committee, centre: Venue, clinic: Venue, clerk: User) -> None:
+    """The appointments the history's examinations took place at, so the statistics count the
+    sittings held and the person-times of each mode: one held sitting per day with sitting cases."""
+    entries = (TimelineEntry.objects.filter(case__committee=committee, to_status=Status.EXAMINED)
+               .select_related("case").order_by("at", "id"))
+    sittings: dict[dt.date, Sitting] = {}
+    for entry in entries:
+        case = entry.case
+        day = sitting_selectors.local(entry.at).date()
+        start = sitting_selectors.combine(day, dt.time(9, 0))
+        fields = {"case": case, "committee": committee, "mode": case.mode, "created_by": clerk,
+                  "state": Appointment.State.EXAMINED, "starts_at": start, "ends_at": start + dt.timedelta(minutes=20)}
+        if case.mode == Mode.SITTING:
+            if day not in sittings:
+                sittings[day] = Sitting.objects.create(committee=committee, date=day, venue=centre,
+                                                       starts_at=dt.time(8, 30), ends_at=dt.time(12, 0),
+                                                       state=Sitting.State.HELD, created_by=clerk)
+            fields |= {"sitting": sittings[day], "place": f"{centre.name}（{centre.address}）"}
+        elif case.mode == Mode.CLINIC:
+            fields |= {"place": f"{clinic.name}（{clinic.address}）"}
+        else:
+            fields |= {"place": case.worker.address or "聊城市东昌府区"}
         Appointment.objects.create(**fields)
 
 

@@ -19,7 +19,7 @@ import math
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -96,6 +96,39 @@ def _latin(ch: str) -> bool:
     return ch.isascii() and ch.isprintable() and not ch.isspace()
 
 
+def wrap_text(text: str, width: float, measure: Callable[[str], float], *, first_width: float | None = None,
+              trim_spaces: bool = False) -> list[str]:
+    """Lines of at most ``width`` (in ``measure``'s unit; the first line ``first_width`` when given):
+    closing punctuation never starts a line (it may hang past the width), opening punctuation never
+    ends one, Latin words and numbers stay whole. ``trim_spaces`` drops a space where a line breaks."""
+    lines: list[str] = []
+    for part in text.split("\n"):
+        line: list[str] = []
+        used = 0.0
+        avail = first_width if first_width is not None and not lines else width
+        for ch in part:
+            w = measure(ch)
+            if line and used + w > avail + 0.01 and ch not in NO_LINE_START:
+                carry: list[str] = []
+                while line and line[-1] in NO_LINE_END:
+                    carry.insert(0, line.pop())
+                if _latin(ch):
+                    start = len(line)
+                    while start > 0 and _latin(line[start - 1]):
+                        start -= 1
+                    if start > 0:
+                        carry = line[start:] + carry
+                        del line[start:]
+                lines.append("".join(line).rstrip(" ") if trim_spaces else "".join(line))
+                line, used, avail = carry, measure("".join(carry)), width
+                if trim_spaces and ch == " " and not line:
+                    continue
+            line.append(ch)
+            used += w
+        lines.append("".join(line))
+    return lines
+
+
 def chinese_date(day: datetime.date) -> str:
     """二〇二六年十一月二十八日: the form official documents print their date in."""
     year = "".join(CN_DIGITS[int(d)] for d in str(day.year))
@@ -123,7 +156,7 @@ class _Converted(NamedTuple):
     contours: int
 
 
-class _FontSource:
+class FontSource:
     """One face of the installed collection, opened once, with its glyphs converted on first use."""
 
     def __init__(self, path: str, index: int):
@@ -235,7 +268,7 @@ class _FontSource:
         return out.getvalue()
 
 
-_sources: dict[tuple[str, int], _FontSource] = {}
+_sources: dict[tuple[str, int], FontSource] = {}
 _sources_lock = threading.Lock()
 
 
@@ -247,7 +280,7 @@ def _font_message(path: str) -> str:
     ).format(path=path)
 
 
-def _font_source() -> _FontSource:
+def font_source() -> FontSource:
     """The configured face, parsed once per process (and again only if the setting changes)."""
     path = str(settings.LAOJIAN_DOCUMENT_FONT)
     index = int(settings.LAOJIAN_DOCUMENT_FONT_INDEX)
@@ -257,7 +290,7 @@ def _font_source() -> _FontSource:
     source = _sources.get(key)
     if source is None:
         with _sources_lock:
-            source = _sources.get(key) or _FontSource(path, index)
+            source = _sources.get(key) or FontSource(path, index)
             _sources[key] = source
     return source
 
@@ -267,7 +300,7 @@ def _font_source() -> _FontSource:
 def render(letter: Letter) -> bytes:
     """The letter as an A4 PDF with its own font subset embedded; identical input gives identical
     bytes except for the creation date (and the file ID derived from it)."""
-    source = _font_source()
+    source = font_source()
     qr = segno.make(letter.verify_url, error="m") if letter.verify_url else None
     with tempfile.TemporaryDirectory(prefix="laojian-pdf-") as tmp:
         font_path = os.path.join(tmp, "document.ttf")
@@ -288,10 +321,33 @@ def _all_text(letter: Letter) -> str:
     return "".join(parts)
 
 
-class _Layout:
+class FontedPages:
+    """The text primitives of a layout on an ``FPDF`` with the committee's face registered as
+    "laojian": ``pdf``, ``source`` (a ``FontSource``) and the current ``size`` are set by the layout."""
+
+    pdf: FPDF
+    source: FontSource
+    size: float
+    trim_spaces = False  # drop a space where a line breaks
+
+    def _font(self, size: float) -> None:
+        if size != self.size:
+            self.pdf.set_font("laojian", size=size)
+            self.size = size
+
+    def _width(self, text: str) -> float:
+        advance = self.source.advance
+        return sum(advance(ch) for ch in text) * self.size * PT
+
+    def _wrap(self, text: str, width: float, first_width: float | None = None) -> list[str]:
+        """Break into lines of at most ``width`` mm (closing punctuation may hang past it)."""
+        return wrap_text(text, width, self._width, first_width=first_width, trim_spaces=self.trim_spaces)
+
+
+class _Layout(FontedPages):
     """Draws one letter: lines are broken here (Chinese rules), fpdf2 only places text and shapes."""
 
-    def __init__(self, letter: Letter, font_path: str, source: _FontSource):
+    def __init__(self, letter: Letter, font_path: str, source: FontSource):
         self.letter = letter
         self.source = source
         pdf = FPDF(orientation="P", unit="mm", format="A4", enforce_compliance="PDF/A-2B")
@@ -320,42 +376,6 @@ class _Layout:
     def _new_page(self) -> None:
         self.pdf.add_page()
         self.y = TOP
-
-    def _font(self, size: float) -> None:
-        if size != self.size:
-            self.pdf.set_font("laojian", size=size)
-            self.size = size
-
-    def _width(self, text: str) -> float:
-        advance = self.source.advance
-        return sum(advance(ch) for ch in text) * self.size * PT
-
-    def _wrap(self, text: str, width: float, first_width: float | None = None) -> list[str]:
-        """Break into lines of at most ``width`` mm (closing punctuation may hang past it)."""
-        lines: list[str] = []
-        for part in text.split("\n"):
-            line: list[str] = []
-            used = 0.0
-            avail = first_width if first_width is not None and not lines else width
-            for ch in part:
-                w = self._width(ch)
-                if line and used + w > avail + 0.01 and ch not in NO_LINE_START:
-                    carry: list[str] = []
-                    while line and line[-1] in NO_LINE_END:
-                        carry.insert(0, line.pop())
-                    if _latin(ch):
-                        start = len(line)
-                        while start > 0 and _latin(line[start - 1]):
-                            start -= 1
-                        if start > 0:
-                            carry = line[start:] + carry
-                            del line[start:]
-                    lines.append("".join(line))
-                    line, used, avail = carry, self._width("".join(carry)), width
-                line.append(ch)
-                used += w
-            lines.append("".join(line))
-        return lines
 
     def _line(self, text: str, x: float, height: float, *, advance: bool = True) -> None:
         """One line of text in a box of ``height`` at self.y; a new page first when it does not fit."""

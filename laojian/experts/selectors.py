@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from laojian.cases.models import CaseAssignment
@@ -617,3 +617,65 @@ def specialties_of_committee_experts(committee: Committee) -> QuerySet[Specialty
 def committee_experts(committee: Committee) -> QuerySet[Expert]:
     """The committee's active experts, by name, for choosing one (e.g. for the clinic roster)."""
     return Expert.objects.filter(committee=committee, status=Expert.Status.ACTIVE).order_by("name", "id")
+
+
+def panel_case_ids(*, hospital_id: int | None = None, specialty_id: int | None = None) -> QuerySet:
+    """The ids of cases with a panel expert from ``hospital_id`` and/or of ``specialty_id``, as a
+    subquery for statistics filters (active and earlier panel seats alike)."""
+    experts = Expert.objects.filter(user__isnull=False)
+    if hospital_id:
+        experts = experts.filter(hospital_id=hospital_id)
+    if specialty_id:
+        experts = experts.filter(specialties__id=specialty_id)
+    return (CaseAssignment.objects
+            .filter(role__in=(CaseAssignment.Role.EXPERT, CaseAssignment.Role.SECOND_EXPERT),
+                    user_id__in=experts.values("user_id"))
+            .values("case_id"))
+
+
+def hospitals_and_specialties(committee_ids: list[int] | tuple[int, ...]) -> tuple[QuerySet, QuerySet]:
+    """The committees' hospitals and all specialties, for a statistics filter."""
+    from laojian.experts.models import Hospital
+
+    hospitals = Hospital.objects.filter(committee_id__in=committee_ids).order_by("committee_id", "name")
+    return hospitals, Specialty.objects.order_by("code")
+
+
+def experts_with_accounts(committee_ids: list[int] | tuple[int, ...]) -> list[Expert]:
+    """The committees' experts who sign in (the ones who sit on panels), for workload statistics."""
+    return list(Expert.objects.filter(committee_id__in=committee_ids, user__isnull=False)
+                .select_related("hospital").order_by("committee_id", "name", "pk"))
+
+
+def panel_seat_case_ids(user_id: int) -> QuerySet:
+    """Ids of the cases ``user_id`` sat on a panel of (first or second opinion)."""
+    return (CaseAssignment.objects.filter(user_id=user_id, role__in=(CaseAssignment.Role.EXPERT,
+                                                                      CaseAssignment.Role.SECOND_EXPERT))
+            .values("case_id"))
+
+
+def panel_seat_counts(case_ids: QuerySet) -> dict[int, int]:
+    """How many of ``case_ids`` each expert (by user id) sat on a panel of."""
+    rows = (CaseAssignment.objects.filter(case_id__in=case_ids, role__in=(CaseAssignment.Role.EXPERT,
+                                                                          CaseAssignment.Role.SECOND_EXPERT))
+            .order_by().values_list("user_id").annotate(n=Count("case_id", distinct=True)))
+    return dict(rows)
+
+
+def first_panel_categories_of_case(case_ref) -> Subquery:
+    """The categories (a JSON list) of the latest first panel of the case ``case_ref`` points to
+    (an ``OuterRef``), as a subquery annotation for statistics."""
+    panels = (Panel.objects.filter(case_id=case_ref, purpose=Panel.Purpose.FIRST)
+              .order_by("-id").values("categories")[:1])
+    return Subquery(panels, output_field=Panel._meta.get_field("categories"))
+
+
+def expert_records_of_users(user_ids: list[int]) -> list[Expert]:
+    """The experts (with hospital and committee) whose accounts these are."""
+    return list(Expert.objects.filter(user_id__in=user_ids).select_related("hospital", "committee"))
+
+
+def expert_of_committees(committee_ids: list[int] | tuple[int, ...], pk: int) -> Expert | None:
+    """The expert ``pk`` if they belong to one of these committees (None otherwise)."""
+    return (Expert.objects.filter(pk=pk, committee_id__in=list(committee_ids))
+            .select_related("hospital", "committee").first())

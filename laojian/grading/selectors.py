@@ -434,3 +434,60 @@ def difficult_queue(user: User, *, today: dt.date | None = None) -> list[Difficu
             stage=str(STAGE_ACTIONS[stage.action]) if stage else "",
             stage_on=timezone.localdate(stage.at) if stage else None))
     return rows
+
+
+# STATISTICS (reports) ------------------------------------------------------------------------------
+
+def approved_conclusion_case_ids(**match: Any):
+    """Ids of cases whose approved conclusion matches ``match`` (e.g. ``grade=7``,
+    ``care_level="partial"``), as a subquery for statistics and their drill-down lists."""
+    return Conclusion.objects.filter(state=Conclusion.State.APPROVED, **match).values("case_id")
+
+
+def approved_conclusion_counts(case_ids, field: str) -> dict[Any, int]:
+    """How many approved conclusions of ``case_ids`` (a subquery) have each value of ``field``."""
+    from django.db.models import Count
+
+    rows = (Conclusion.objects.filter(state=Conclusion.State.APPROVED, case_id__in=case_ids)
+            .order_by().values_list(field).annotate(n=Count("pk")))
+    return dict(rows)
+
+
+# EXPERT CALIBRATION (reports) ---------------------------------------------------------------------
+
+def concluded_latest_signed_opinions():
+    """Each expert's latest signed opinion (first panel or second opinion) on every graded case whose
+    conclusion is approved: the opinions a calibration report compares with the conclusions.
+
+    An earlier signed version that a later signed version corrected is left out, and so is an
+    unsigned draft (a correction still being written leaves the last signed version counted). A
+    queryset, so that reports filter and aggregate it in the database."""
+    from django.db.models import Exists, OuterRef
+
+    newer_signed = Opinion.objects.filter(case_id=OuterRef("case_id"), author_id=OuterRef("author_id"),
+                                          state=Opinion.State.SIGNED, version__gt=OuterRef("version"))
+    return (Opinion.objects
+            .filter(state=Opinion.State.SIGNED, case__case_type__in=GRADED_TYPES,
+                    case__conclusion__state=Conclusion.State.APPROVED)
+            .exclude(Exists(newer_signed)))
+
+
+def signed_opinion_counts(case_ids, start: dt.datetime, end: dt.datetime) -> dict[int, int]:
+    """Opinions each expert (by user id) signed in ``[start, end)`` on ``case_ids``: first versions
+    and corrections alike, as the work done."""
+    from django.db.models import Count
+
+    rows = (Opinion.objects.filter(state=Opinion.State.SIGNED, signed_at__gte=start, signed_at__lt=end,
+                                   case_id__in=case_ids)
+            .order_by().values_list("author_id").annotate(n=Count("pk")))
+    return dict(rows)
+
+
+def approved_months_by_case_type(case_ids) -> dict[str, tuple[int, int]]:
+    """For the leave and rehabilitation cases among ``case_ids``: per case type, the approved
+    conclusions with months confirmed and the months in all."""
+    from django.db.models import Count, Sum
+
+    rows = (Conclusion.objects.filter(state=Conclusion.State.APPROVED, case_id__in=case_ids, months__isnull=False)
+            .order_by().values_list("case__case_type").annotate(n=Count("pk"), months=Sum("months")))
+    return {case_type: (n, months) for case_type, n, months in rows}

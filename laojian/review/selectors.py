@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from laojian.core.errors import NotFoundError
 from laojian.grading import rules as grading_rules
 from laojian.grading import selectors as grading_selectors
-from laojian.review.models import AgendaItem, Discussion, Member, Motion, Recusal, Vote
+from laojian.review.models import AgendaItem, Discussion, Member, Motion, Reappraisal, Recusal, Vote
 
 if TYPE_CHECKING:
     from laojian.cases.models import Case
@@ -352,3 +352,39 @@ def case_discussions(case: Case) -> QuerySet[AgendaItem]:
     return (AgendaItem.objects.filter(case=case, removed_at=None).select_related("discussion")
             .order_by("-discussion__held_on", "-id"))
 
+
+
+# STATISTICS (reports) ------------------------------------------------------------------------------
+
+def reappraisal_case_ids(*, requested: tuple | None = None, decided: tuple | None = None,
+                         outcome: str | None = None) -> QuerySet:
+    """Ids of cases sent for re-appraisal: requested in the period ``requested``, or decided by the
+    province in the period ``decided`` (optionally with ``outcome``), as a statistics subquery."""
+    qs = Reappraisal.objects.all()
+    if requested:
+        qs = qs.filter(requested_on__range=requested)
+    if decided:
+        qs = qs.filter(provincial_concluded_on__range=decided).exclude(outcome=Reappraisal.Outcome.PENDING)
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    return qs.values("case_id")
+
+
+REAPPRAISAL_OUTCOMES = Reappraisal.Outcome
+
+
+def reappraisal_counts(case_ids: QuerySet | None, period: tuple, *,
+                       committee_ids: list[int] | tuple[int, ...] | None = None) -> dict[str, int]:
+    """Re-appraisals requested in ``period``, and those the province upheld or changed in it: of
+    ``case_ids`` when given, else of the committees (a re-appraisal carries its case's committee)."""
+    from django.db.models import Count, Q
+
+    qs = Reappraisal.objects.filter(Q(requested_on__range=period) | Q(provincial_concluded_on__range=period))
+    if case_ids is not None:
+        qs = qs.filter(case_id__in=case_ids)
+    if committee_ids is not None:
+        qs = qs.filter(committee_id__in=list(committee_ids))
+    decided = Q(provincial_concluded_on__range=period)
+    return qs.aggregate(requested=Count("pk", filter=Q(requested_on__range=period)),
+                        upheld=Count("pk", filter=decided & Q(outcome=Reappraisal.Outcome.UPHELD)),
+                        changed=Count("pk", filter=decided & Q(outcome=Reappraisal.Outcome.CHANGED)))

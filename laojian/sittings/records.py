@@ -24,8 +24,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from laojian.cases import breakglass, uploads
 from laojian.cases import services as case_services
-from laojian.cases import uploads
 from laojian.cases.selectors import case_for_update, case_get_for
 from laojian.cases.workflow import TERMINAL_STATES
 from laojian.core import audit
@@ -114,9 +114,10 @@ def inspect(fileobj: IO[bytes], name: str) -> Checked:
 # WHO MAY -----------------------------------------------------------------------------------------
 
 def can_view(user: User, case: Case) -> bool:
-    """Medical staff of the case's committee and the case's panel experts; never the applicant."""
+    """Medical staff of the case's committee and the case's panel experts; never the applicant. The
+    system administrator of the committee only under a break-glass grant for this case."""
     if not user.has_perm("cases.view_medical"):
-        return False
+        return breakglass.active_grant(user, case) is not None and user.committee_id == case.committee_id
     return user.committee_id == case.committee_id or user.pk in selectors.panel_experts(case)
 
 
@@ -212,6 +213,9 @@ def record_read(record_id: int, *, actor: User, ip_address: str = "") -> tuple[E
                               "administrator."), code="tampered")
     audit.record("examination_record.download", actor=actor, obj=record, committee=record.case.committee,
                  after={"case_id": record.case_id, "sha256": record.sha256}, ip_address=ip_address)
+    if grant := breakglass.grant_in_use(actor, record.case):
+        breakglass.record_read(grant, actor=actor, case=record.case, fields=[f"examination_record:{record.pk}"],
+                               ip_address=ip_address)
     return record, content
 
 

@@ -232,3 +232,48 @@ def now_serving(sitting: Sitting) -> list[tuple[SittingGroup, Appointment | None
                    .select_related("case__worker").order_by("-called_at", "-id").first())
         result.append((group, current))
     return result
+
+
+# STATISTICS (reports) ------------------------------------------------------------------------------
+
+def _local_day_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    return combine(first, dt.time()), combine(last + dt.timedelta(days=1), dt.time())
+
+
+def examined_case_ids(first: dt.date, last: dt.date, *, mode: str | None = None) -> QuerySet:
+    """Ids of cases examined (any mode, or ``mode``) on a day of ``first..last``: the person-times
+    of the statistics, one per case and mode."""
+    start, end = _local_day_range(first, last)
+    qs = Appointment.objects.filter(state=Appointment.State.EXAMINED, starts_at__gte=start, starts_at__lt=end)
+    if mode:
+        qs = qs.filter(mode=mode)
+    return qs.values("case_id")
+
+
+def _examined(case_ids: QuerySet | None, first: dt.date, last: dt.date,
+              committee_ids: list[int] | tuple[int, ...] | None) -> QuerySet[Appointment]:
+    """Examined appointments of the days ``first..last``: of ``case_ids`` when given (a filtered
+    scope), else of the committees (an appointment carries its case's committee)."""
+    start, end = _local_day_range(first, last)
+    qs = Appointment.objects.filter(state=Appointment.State.EXAMINED, starts_at__gte=start, starts_at__lt=end)
+    if case_ids is not None:
+        qs = qs.filter(case_id__in=case_ids)
+    if committee_ids is not None:
+        qs = qs.filter(committee_id__in=list(committee_ids))
+    return qs.order_by()
+
+
+def examined_counts(case_ids: QuerySet | None, first: dt.date, last: dt.date, *,
+                    committee_ids: list[int] | tuple[int, ...] | None = None) -> dict[str, int]:
+    """Cases examined on a day of ``first..last`` by mode (person-times, one per case and mode)."""
+    from django.db.models import Count
+
+    return dict(_examined(case_ids, first, last, committee_ids).values_list("mode")
+                .annotate(n=Count("case_id", distinct=True)))
+
+
+def sittings_held(case_ids: QuerySet | None, first: dt.date, last: dt.date, *,
+                  committee_ids: list[int] | tuple[int, ...] | None = None) -> int:
+    """Sittings with at least one worker examined on a day of ``first..last``."""
+    return (_examined(case_ids, first, last, committee_ids).filter(sitting__isnull=False)
+            .values("sitting_id").distinct().count())

@@ -20,6 +20,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from laojian.cases import breakglass
 from laojian.cases.models import Case, Mode
 from laojian.cases.selectors import case_get_for
 from laojian.core import audit
@@ -252,6 +253,12 @@ def extra_examinations(request: HttpRequest, case_id: int) -> HttpResponse:
     """The case's extra examinations, open and received; order one (which, where, by when)."""
     case = _case_or_404(request, case_id)
     if request.method == "GET":
+        # The results received are medical content: the same readers as the examination records.
+        if not records.can_view(request.user, case):
+            raise Http404(_("No such case, or it is not yours to see."))
+        if grant := breakglass.grant_in_use(request.user, case):
+            breakglass.record_read(grant, actor=request.user, case=case, fields=["extra_examinations"],
+                                   ip_address=audit.client_ip(request))
         return _examinations_page(request, case)
     if not _may_order(request, case):
         raise Http404()
@@ -316,6 +323,9 @@ def case_records(request: HttpRequest, case_id: int) -> HttpResponse:
     if not records.can_view(request.user, case):
         raise Http404(_("No such case, or it is not yours to see."))
     if request.method == "GET":
+        if grant := breakglass.grant_in_use(request.user, case):
+            breakglass.record_read(grant, actor=request.user, case=case, fields=["examination_records"],
+                                   ip_address=audit.client_ip(request))
         return _records_page(request, case)
     form = visit_forms.RecordUploadForm(request.POST, request.FILES, prefix="record", accept=records.ACCEPT)
     if form.is_valid():

@@ -28,6 +28,7 @@ def dirs(settings, tmp_path) -> tuple[Path, Path]:
     materials = data / "materials"
     materials.mkdir(parents=True)
     settings.DATA_DIR = data
+    settings.FILE_UPLOAD_TEMP_DIR = str(data / "tmp" / "uploads")
     settings.STORAGES = {**settings.STORAGES, "materials": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                                                             "OPTIONS": {"location": str(materials)}}}
     return data, materials
@@ -115,3 +116,12 @@ def test_the_command_lists_then_removes(dirs, capsys):
     assert "ab/lost.pdf" in capsys.readouterr().out and lost.exists()
     call_command("cleanup", "--delete")
     assert not lost.exists()
+
+
+def test_an_upload_its_server_died_receiving_is_debris(dirs):
+    data, _materials = dirs
+    spooled = write(data / "tmp" / "uploads" / "tmpk2j4x9.upload.pdf")
+    fresh = write(data / "tmp" / "uploads" / "tmpz8q1w0.upload.pdf", age_days=0)
+    report = cleanup.cleanup(delete=True)
+    assert spooled in report.temp and fresh not in report.temp
+    assert not spooled.exists() and fresh.exists()

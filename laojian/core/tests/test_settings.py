@@ -68,3 +68,13 @@ def test_postgresql_commits_synchronously():
         assert cursor.fetchone()[0] == "on"
         cursor.execute("SHOW fsync")
         assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.django_db
+def test_postgresql_sessions_run_without_jit():
+    """The statistics queries are index-bound: JIT compiling would cost more than they run."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

@@ -279,11 +279,21 @@ def test_every_scheduled_case_has_a_live_appointment_in_its_mode(demo):
 def test_the_sitting_cases_sit_on_the_next_sitting_and_the_screen_address_is_printed(demo):
     from laojian.sittings.models import Appointment, Sitting
 
-    sitting = Sitting.objects.get()
+    sitting = Sitting.objects.get(state=Sitting.State.PLANNED)
     assert sitting.date >= TODAY and sitting.venue.rooms.count() >= 2
     assert Appointment.objects.filter(sitting=sitting, group__isnull=False).count() == \
         Case.objects.filter(status=Status.SCHEDULED, mode=Mode.SITTING).count()
     assert f"/sittings/screen/{sitting.screen_token}/" in demo
+
+
+def test_the_history_s_examinations_took_place_at_held_sittings_and_appointments(demo):
+    from laojian.sittings.models import Appointment, Sitting
+
+    examined = TimelineEntry.objects.filter(to_status=Status.EXAMINED).count()
+    assert examined > 0
+    assert Appointment.objects.filter(state=Appointment.State.EXAMINED).count() == examined
+    held = Sitting.objects.filter(state=Sitting.State.HELD)
+    assert held.exists() and all(s.date < TODAY for s in held)
 
 
 def test_the_clinic_has_a_weekly_roster(demo):

@@ -4,6 +4,7 @@ waiting-room screen shows."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from django.utils import timezone
@@ -43,12 +44,26 @@ def day_sitting(n: int = 3, rooms: int = 1):
     return sitting, groups, clerk, experts, booked
 
 
+def clear_of_midnight(margin: dt.timedelta = dt.timedelta(minutes=3)) -> None:
+    """Wait out the last minutes of a local day, so that a test of "today" does not start on one
+    day and sign in on the next (the desk rightly refuses yesterday's appointments)."""
+    now = timezone.localtime()
+    midnight = timezone.make_aware(dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time()))
+    if midnight - now < margin:
+        time.sleep((midnight - now).total_seconds() + 1)
+
+
 def to_today(sitting: Sitting) -> None:
-    """Move the sitting and its appointments to now (the desk signs in today's workers only)."""
+    """Move the sitting and its appointments to now (the desk signs in today's workers only).
+
+    Just after midnight "a minute ago" is yesterday, so no appointment starts before today."""
+    clear_of_midnight()
     now = timezone.now()
-    Sitting.objects.filter(pk=sitting.pk).update(date=timezone.localdate())
+    today = timezone.localdate()
+    day_start = timezone.make_aware(dt.datetime.combine(today, dt.time()))
+    Sitting.objects.filter(pk=sitting.pk).update(date=today)
     for i, a in enumerate(sitting.appointments.order_by("starts_at", "id")):
-        start = now - dt.timedelta(seconds=60 - i)
+        start = max(now - dt.timedelta(seconds=60 - i), day_start + dt.timedelta(seconds=i))
         Appointment.objects.filter(pk=a.pk).update(starts_at=start, ends_at=start + dt.timedelta(minutes=15))
 
 
