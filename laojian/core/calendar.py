@@ -30,6 +30,7 @@ from collections.abc import Iterable
 
 import chinese_calendar
 from django.db.models import CharField, DateField, IntegerField, Value
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from laojian.core.errors import ApplicationError
@@ -231,6 +232,13 @@ class WorkingCalendar:
 
 
 # Public functions: one query each. ------------------------------------------------------------
+
+
+def local_day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Calendar days ``first`` to ``last`` (both included, in the committee's zone, Asia/Shanghai) as
+    the aware ``[start, end)`` a timestamp column is filtered by."""
+    return (timezone.make_aware(dt.datetime.combine(first, dt.time.min)),
+            timezone.make_aware(dt.datetime.combine(last + _ONE_DAY, dt.time.min)))
 
 
 def is_workday(d: dt.date) -> bool:

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from laojian.cases.models import Case
 from laojian.cases.selectors import cases_visible_to
+from laojian.core.calendar import local_day_bounds
 from laojian.core.errors import NotFoundError
 from laojian.crosscheck.models import ClaimedCare, Flag, Letter, MatchRun, Override
 
@@ -200,8 +200,7 @@ def flag_stats(user: User, date_from: dt.date, date_to: dt.date) -> Stats:
     if not user.has_perm("crosscheck.view_flag") or not user.committee_id:
         flags = Flag.objects.none()
     else:
-        start = timezone.make_aware(dt.datetime.combine(date_from, dt.time.min))
-        end = timezone.make_aware(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min))
+        start, end = local_day_bounds(date_from, date_to)
         flags = Flag.objects.filter(committee_id=user.committee_id, found_at__gte=start, found_at__lt=end)
     totals = flags.aggregate(**_stat_counts())
     by_rule = list(flags.values("rule").annotate(**_stat_counts()).order_by("-found", "rule"))

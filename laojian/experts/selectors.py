@@ -619,6 +619,10 @@ def committee_experts(committee: Committee) -> QuerySet[Expert]:
     return Expert.objects.filter(committee=committee, status=Expert.Status.ACTIVE).order_by("name", "id")
 
 
+# A seat on a panel: the first panel's or a second-opinion panel's (statistics count both).
+PANEL_SEATS = (CaseAssignment.Role.EXPERT, CaseAssignment.Role.SECOND_EXPERT)
+
+
 def panel_case_ids(*, hospital_id: int | None = None, specialty_id: int | None = None) -> QuerySet:
     """The ids of cases with a panel expert from ``hospital_id`` and/or of ``specialty_id``, as a
     subquery for statistics filters (active and earlier panel seats alike)."""
@@ -627,10 +631,7 @@ def panel_case_ids(*, hospital_id: int | None = None, specialty_id: int | None =
         experts = experts.filter(hospital_id=hospital_id)
     if specialty_id:
         experts = experts.filter(specialties__id=specialty_id)
-    return (CaseAssignment.objects
-            .filter(role__in=(CaseAssignment.Role.EXPERT, CaseAssignment.Role.SECOND_EXPERT),
-                    user_id__in=experts.values("user_id"))
-            .values("case_id"))
+    return CaseAssignment.objects.filter(role__in=PANEL_SEATS, user_id__in=experts.values("user_id")).values("case_id")
 
 
 def hospitals_and_specialties(committee_ids: list[int] | tuple[int, ...]) -> tuple[QuerySet, QuerySet]:
@@ -649,15 +650,12 @@ def experts_with_accounts(committee_ids: list[int] | tuple[int, ...]) -> list[Ex
 
 def panel_seat_case_ids(user_id: int) -> QuerySet:
     """Ids of the cases ``user_id`` sat on a panel of (first or second opinion)."""
-    return (CaseAssignment.objects.filter(user_id=user_id, role__in=(CaseAssignment.Role.EXPERT,
-                                                                      CaseAssignment.Role.SECOND_EXPERT))
-            .values("case_id"))
+    return CaseAssignment.objects.filter(user_id=user_id, role__in=PANEL_SEATS).values("case_id")
 
 
 def panel_seat_counts(case_ids: QuerySet) -> dict[int, int]:
     """How many of ``case_ids`` each expert (by user id) sat on a panel of."""
-    rows = (CaseAssignment.objects.filter(case_id__in=case_ids, role__in=(CaseAssignment.Role.EXPERT,
-                                                                          CaseAssignment.Role.SECOND_EXPERT))
+    rows = (CaseAssignment.objects.filter(case_id__in=case_ids, role__in=PANEL_SEATS)
             .order_by().values_list("user_id").annotate(n=Count("case_id", distinct=True)))
     return dict(rows)
 

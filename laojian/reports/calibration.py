@@ -39,8 +39,8 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Abs, Coalesce
-from django.utils import timezone
 
+from laojian.core.calendar import local_day_bounds
 from laojian.core.categories import Category
 from laojian.experts import selectors as experts_selectors
 from laojian.grading.rules import CareLevel, grade_label
@@ -149,14 +149,6 @@ def total(tallies: Iterable[Tally]) -> Tally:
 
 # THE QUERIES --------------------------------------------------------------------------------------
 
-def period_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """Calendar dates ``first`` to ``last`` (both included, Asia/Shanghai) as ``[start, end)``."""
-    zone = timezone.get_default_timezone()
-    start = dt.datetime.combine(first, dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    return start, end
-
-
 def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
     """The last twelve months up to and including ``today``."""
     try:
@@ -174,7 +166,7 @@ def _case_categories() -> Subquery:
 def compared_opinions(committee_ids: Sequence[int], first: dt.date, last: dt.date) -> QuerySet:
     """The opinions compared, of experts of these committees, on conclusions approved in the period,
     annotated with ``difference`` (expert − conclusion, "no grade" as ``NO_GRADE``) and ``categories``."""
-    start, end = period_bounds(first, last)
+    start, end = local_day_bounds(first, last)
     difference = ExpressionWrapper(
         Coalesce("grade", Value(NO_GRADE), output_field=IntegerField())
         - Coalesce("case__conclusion__grade", Value(NO_GRADE), output_field=IntegerField()),
@@ -284,7 +276,7 @@ def calibration(committee_ids: Sequence[int], first: dt.date, last: dt.date, *,
     groups: dict[int, dict[tuple[int, ...], Tally]] = defaultdict(dict)
     for (author_id, categories), tally in _tallies(compared_opinions(committee_ids, first, last)).items():
         groups[author_id][categories] = tally
-    experts = {e.user_id: e for e in _experts_of_users(list(groups))}
+    experts = {e.user_id: e for e in experts_selectors.expert_records_of_users(list(groups))}
     rows = []
     for author_id, by_categories in groups.items():
         expert = experts.get(author_id)
@@ -294,10 +286,6 @@ def calibration(committee_ids: Sequence[int], first: dt.date, last: dt.date, *,
         rows.append(ExpertRow(expert, tally, _category_rows(by_categories, minimum), tally.diverges(minimum)))
     rows.sort(key=lambda r: (r.expert.committee.code, r.expert.name, r.expert.pk))
     return Calibration(first, last, minimum, rows)
-
-
-def _experts_of_users(user_ids: list[int]) -> list[Expert]:
-    return experts_selectors.expert_records_of_users(user_ids)
 
 
 # ONE EXPERT ---------------------------------------------------------------------------------------
@@ -366,11 +354,6 @@ class ExpertCalibration:
     def cases_cut(self) -> bool:
         """More cases were compared than are listed."""
         return self.tally.compared > len(self.cases)
-
-
-def expert_in_scope(committee_ids: Sequence[int], pk: int) -> Expert | None:
-    """The expert, if they belong to one of these committees."""
-    return experts_selectors.expert_of_committees(committee_ids, pk)
 
 
 def expert_calibration(expert: Expert, first: dt.date, last: dt.date, *,

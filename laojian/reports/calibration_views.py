@@ -24,8 +24,9 @@ from django.views.decorators.http import require_GET
 
 from laojian.cases import clocks
 from laojian.core.models import Committee
+from laojian.experts import selectors as experts_selectors
 from laojian.reports import calibration
-from laojian.reports.scope import committees_for_statistics
+from laojian.reports.scope import require_statistics
 
 MAX_MINIMUM = 1000
 
@@ -34,10 +35,7 @@ def _committees(request: HttpRequest) -> QuerySet[Committee]:
     """The committees whose experts the user may compare; 403 when none."""
     if not request.user.has_perm(calibration.PERMISSION):
         raise PermissionDenied
-    committees = committees_for_statistics(request.user)
-    if not committees.exists():
-        raise PermissionDenied
-    return committees
+    return require_statistics(request.user)
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -85,7 +83,7 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
 def calibration_expert(request: HttpRequest, pk: int) -> HttpResponse:
     """One expert: their categories and the cases compared."""
     filters = _filters(request, _committees(request))
-    expert = calibration.expert_in_scope([c.pk for c in filters["committees"]], pk)
+    expert = experts_selectors.expert_of_committees([c.pk for c in filters["committees"]], pk)
     if expert is None:
         raise Http404(_("No such expert, or not one of your committee's."))
     detail = calibration.expert_calibration(expert, filters["first"], filters["last"], minimum=filters["minimum"])

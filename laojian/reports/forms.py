@@ -19,7 +19,24 @@ from laojian.reports.scope import Scope
 MAX_YEARS = 20
 
 
-class StatisticsFilterForm(forms.Form):
+class CommitteeChoice:
+    """A form's ``committee`` field over the committees the user may see: hidden when there is one,
+    empty for all of them."""
+
+    committees: QuerySet[Committee]
+
+    def limit_committees(self, committees: QuerySet[Committee]) -> None:
+        self.committees = committees
+        self.fields["committee"].queryset = committees
+        if committees.count() < 2:
+            self.fields["committee"].widget = forms.HiddenInput()
+
+    def committee_ids(self) -> tuple[int, ...]:
+        chosen = self.cleaned_data.get("committee")
+        return (chosen.pk,) if chosen else tuple(self.committees.values_list("pk", flat=True))
+
+
+class StatisticsFilterForm(CommitteeChoice, forms.Form):
     first = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     last = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     committee = forms.ModelChoiceField(label=_("Committee"), queryset=Committee.objects.none(), required=False,
@@ -40,14 +57,11 @@ class StatisticsFilterForm(forms.Form):
         data.setdefault("first", dt.date(today.year, 1, 1).isoformat())
         data.setdefault("last", today.isoformat())
         super().__init__(data, **kwargs)
-        self.committees = committees
-        self.fields["committee"].queryset = committees
+        self.limit_committees(committees)
         hospitals, specialties = experts_selectors.hospitals_and_specialties(list(committees.values_list("pk",
                                                                                                         flat=True)))
         self.fields["hospital"].queryset = hospitals
         self.fields["specialty"].queryset = specialties
-        if committees.count() < 2:
-            self.fields["committee"].widget = forms.HiddenInput()
 
     def clean(self):
         data = super().clean()
@@ -62,9 +76,7 @@ class StatisticsFilterForm(forms.Form):
     def scope(self) -> Scope:
         """The scope of a valid form."""
         d = self.cleaned_data
-        committee_ids = ((d["committee"].pk,) if d.get("committee")
-                         else tuple(self.committees.values_list("pk", flat=True)))
-        return Scope(committee_ids=committee_ids, first=d["first"], last=d["last"], county=d.get("county") or "",
+        return Scope(committee_ids=self.committee_ids(), first=d["first"], last=d["last"], county=d.get("county") or "",
                      mode=d.get("mode") or "", case_type=d.get("case_type") or "",
                      hospital_id=d["hospital"].pk if d.get("hospital") else None,
                      specialty_id=d["specialty"].pk if d.get("specialty") else None)

@@ -13,26 +13,24 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from laojian.core.http import XLSX, attachment
 from laojian.core.models import Committee
 from laojian.documents.pdf import DocumentFontMissing
 from laojian.reports import report
-from laojian.reports.scope import committees_for_statistics
+from laojian.reports.forms import CommitteeChoice
+from laojian.reports.scope import require_statistics
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-
-class ReportForm(forms.Form):
+class ReportForm(CommitteeChoice, forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Report"), choices=[
         (report.MONTH, gettext_lazy("monthly report")), (report.YEAR, gettext_lazy("annual report"))])
     period = forms.CharField(label=gettext_lazy("Month or year"), max_length=7,
@@ -42,10 +40,7 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args: Any, committees: QuerySet[Committee], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.committees = committees
-        self.fields["committee"].queryset = committees
-        if committees.count() < 2:
-            self.fields["committee"].widget = forms.HiddenInput()
+        self.limit_committees(committees)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -55,10 +50,6 @@ class ReportForm(forms.Form):
             except report.BadPeriod as exc:
                 self.add_error("period", exc.message)
         return data
-
-    def committee_ids(self) -> tuple[int, ...]:
-        chosen = self.cleaned_data.get("committee")
-        return (chosen.pk,) if chosen else tuple(self.committees.values_list("pk", flat=True))
 
     def short_name(self) -> str:
         """The committee's short name for the file name, when the report is of one committee."""
@@ -78,9 +69,7 @@ def _last_month() -> str:
 def _form(request: HttpRequest, *, bound: bool = False) -> ReportForm:
     """The form over the committees the user may see (403 without any, 404 for one not among them);
     a download's form is always bound, so that what is missing is said."""
-    committees = committees_for_statistics(request.user)
-    if not committees.exists():
-        raise PermissionDenied
+    committees = require_statistics(request.user)
     committee = request.GET.get("committee", "")
     if committee and not (committee.isdigit() and committees.filter(pk=int(committee)).exists()):
         raise Http404(_("No such committee."))
@@ -110,14 +99,6 @@ def report_page(request: HttpRequest) -> HttpResponse:
                                                               if k in ("kind", "period", "committee") and v}))
 
 
-def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 @login_required
 @require_GET
 def report_pdf(request: HttpRequest) -> HttpResponse:
@@ -129,7 +110,7 @@ def report_pdf(request: HttpRequest) -> HttpResponse:
     except DocumentFontMissing as exc:
         return _page(request, form, status=503, report=made, error=exc.message)
     name = report.file_name(made, "pdf", form.short_name())
-    return _download(content, "application/pdf", name)
+    return attachment(content, "application/pdf", name)
 
 
 @login_required
@@ -139,7 +120,7 @@ def report_xlsx(request: HttpRequest) -> HttpResponse:
     if made is None:
         return _page(request, form, status=400)
     name = report.file_name(made, "xlsx", form.short_name())
-    return _download(report.report_xlsx(made), XLSX, name)
+    return attachment(report.report_xlsx(made), XLSX, name)
 
 
 urlpatterns = [

@@ -11,11 +11,12 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from laojian.cases.models import Case
-from laojian.core.errors import PermissionDeniedError
 from laojian.core.models import Committee
+from laojian.experts import selectors as experts_selectors
 
 if TYPE_CHECKING:
     from laojian.core.models import User
@@ -34,9 +35,10 @@ def committees_for_statistics(user: User) -> QuerySet[Committee]:
 
 
 def require_statistics(user: User) -> QuerySet[Committee]:
+    """``committees_for_statistics``, refused with 403 when there are none."""
     committees = committees_for_statistics(user)
     if not committees.exists():
-        raise PermissionDeniedError()
+        raise PermissionDenied
     return committees
 
 
@@ -72,9 +74,7 @@ class Scope:
         if self.case_type:
             qs = qs.filter(case_type=self.case_type)
         if self.hospital_id or self.specialty_id:
-            from laojian.experts.selectors import panel_case_ids
-
-            qs = qs.filter(pk__in=panel_case_ids(hospital_id=self.hospital_id, specialty_id=self.specialty_id))
+            qs = qs.filter(pk__in=experts_selectors.panel_case_ids(hospital_id=self.hospital_id, specialty_id=self.specialty_id))
         return qs
 
     def query(self) -> dict[str, str]:

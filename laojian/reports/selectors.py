@@ -23,6 +23,7 @@ from laojian.cases import selectors as cases_selectors
 from laojian.cases.models import Case, CaseType, Mode, Status
 from laojian.cases.workflow import OPEN_STATES
 from laojian.core import workday_ordinals
+from laojian.core.calendar import local_day_bounds
 from laojian.core.models import Committee
 from laojian.crosscheck import selectors as crosscheck_selectors
 from laojian.experts import selectors as experts_selectors
@@ -43,9 +44,7 @@ BACKLOG_STEPS = [s for s in Status if s in OPEN_STATES]
 
 def day_bounds(scope: Scope) -> tuple[dt.datetime, dt.datetime]:
     """The period as aware datetimes ``[first 00:00, last+1 00:00)`` in Asia/Shanghai."""
-    start = timezone.make_aware(dt.datetime.combine(scope.first, dt.time()))
-    end = timezone.make_aware(dt.datetime.combine(scope.last + dt.timedelta(days=1), dt.time()))
-    return start, end
+    return local_day_bounds(scope.first, scope.last)
 
 
 def today_of(scope: Scope) -> dt.date:
@@ -126,21 +125,17 @@ def _received(scope: Scope) -> QuerySet[Case]:
     return scope.cases()
 
 
+# The flow: the cases that reached a date in the period, and those that entered a final step in it.
+FLOW_DATES = (("received", "received_on", _("applications received")), ("accepted", "accepted_on", _("accepted")),
+              ("concluded", "concluded_on", _("concluded")))
+FLOW_STEPS = (Status.TERMINATED, Status.REJECTED, Status.WITHDRAWN)
+
+
 def _flow_buckets(scope: Scope) -> list[Bucket]:
     start, end = day_bounds(scope)
     entered = cases_selectors.entered_status_case_ids
-    return [
-        Bucket("received", _("applications received"), Q(received_on__range=scope.period)),
-        Bucket("accepted", _("accepted"), Q(accepted_on__range=scope.period)),
-        Bucket("concluded", _("concluded"), Q(concluded_on__range=scope.period)),
-        Bucket("terminated", _("terminated"), Q(pk__in=entered(Status.TERMINATED, start, end))),
-        Bucket("rejected", _("rejected"), Q(pk__in=entered(Status.REJECTED, start, end))),
-        Bucket("withdrawn", _("withdrawn"), Q(pk__in=entered(Status.WITHDRAWN, start, end))),
-    ]
-
-
-FLOW_DATES = (("received", "received_on"), ("accepted", "accepted_on"), ("concluded", "concluded_on"))
-FLOW_STEPS = (Status.TERMINATED, Status.REJECTED, Status.WITHDRAWN)
+    return ([Bucket(key, label, Q(**{f"{date_field}__range": scope.period})) for key, date_field, label in FLOW_DATES]
+            + [Bucket(s.value, s.label, Q(pk__in=entered(s, start, end))) for s in FLOW_STEPS])
 
 
 def _flow_counts(scope: Scope, cases: QuerySet[Case], *, by_committee: bool) -> dict[Any, dict[str, int]]:
@@ -148,7 +143,7 @@ def _flow_counts(scope: Scope, cases: QuerySet[Case], *, by_committee: bool) -> 
     timeline's (status, time) index: never a pass over every case of the scope."""
     start, end = day_bounds(scope)
     out: dict[Any, dict[str, int]] = {}
-    for key, date_field in FLOW_DATES:
+    for key, date_field, _label in FLOW_DATES:
         picked = cases.filter(**{f"{date_field}__range": scope.period}).order_by()
         if by_committee:
             for pk, n in picked.values_list("committee_id").annotate(n=Count(Value(1))):
@@ -289,13 +284,17 @@ def _reappraisal_counter(scope: Scope, cases: QuerySet[Case]) -> dict[str, int]:
                                                committee_ids=scope.committee_ids)
 
 
+def _band_key(lo: int, hi: int | None) -> str:
+    return f"{lo}-" if hi is None else f"{lo}-{hi}"
+
+
 def _cycle_band_buckets(scope: Scope) -> list[Bucket]:
     rows = []
     for lo, hi in CYCLE_BANDS:
         if hi is None:
-            rows.append(Bucket(f"{lo}-", _("%(lo)s working days or more") % {"lo": lo}, Q(workdays__gte=lo)))
+            rows.append(Bucket(_band_key(lo, hi), _("%(lo)s working days or more") % {"lo": lo}, Q(workdays__gte=lo)))
         else:
-            rows.append(Bucket(f"{lo}-{hi}", _("%(lo)s–%(hi)s working days") % {"lo": lo, "hi": hi},
+            rows.append(Bucket(_band_key(lo, hi), _("%(lo)s–%(hi)s working days") % {"lo": lo, "hi": hi},
                                Q(workdays__gte=lo, workdays__lte=hi)))
     rows.append(Bucket("unknown", _("no working-day calendar for the dates"), Q(workdays__isnull=True)))
     return rows
@@ -337,17 +336,16 @@ def _cycle_counter(scope: Scope, cases: QuerySet[Case]) -> dict[str, int]:
     """The bands from one GROUP BY on the working days (the annotation is not repeated per band)."""
     out: dict[str, int] = {}
     for workdays, n in cases.order_by().values_list("workdays").annotate(n=Count(Value(1))):
-        out[_band_of(workdays)] = out.get(_band_of(workdays), 0) + n
+        band = _band_of(workdays)
+        out[band] = out.get(band, 0) + n
     return out
 
 
 def _band_of(workdays: int | None) -> str:
-    if workdays is None:
-        return "unknown"
     for lo, hi in CYCLE_BANDS:
-        if workdays >= lo and (hi is None or workdays <= hi):
-            return f"{lo}-" if hi is None else f"{lo}-{hi}"
-    return "unknown"  # pragma: no cover - a conclusion before its application
+        if workdays is not None and workdays >= lo and (hi is None or workdays <= hi):
+            return _band_key(lo, hi)
+    return "unknown"  # no calendar for the dates (or a conclusion before its application)
 
 
 FIGURES: dict[str, Figure] = {f.key: f for f in (
@@ -403,15 +401,19 @@ def figure_by_committee(scope: Scope, key: str) -> dict[int, FigureResult]:
             for pk in scope.committee_ids}
 
 
-def drill(scope: Scope, key: str, bucket: str) -> QuerySet[Case]:
-    """The cases behind one number of a figure; raises KeyError for an unknown figure or bucket."""
+def drill_with_label(scope: Scope, key: str, bucket: str) -> tuple[QuerySet[Case], Any]:
+    """The cases behind one number of a figure and the number's label; KeyError for an unknown
+    figure or bucket."""
     fig = FIGURES[key]
-    condition = next(b.q for b in fig.buckets(scope) if b.key == bucket) if bucket else Q()
-    return fig.cases(scope).filter(condition)
+    found = next((b for b in fig.buckets(scope) if b.key == bucket), None)
+    if found is None:
+        raise KeyError(bucket)
+    return fig.cases(scope).filter(found.q), found.label
 
 
-def bucket_label(key: str, bucket: str, scope: Scope) -> Any:
-    return next(b.label for b in FIGURES[key].buckets(scope) if b.key == bucket)
+def drill(scope: Scope, key: str, bucket: str) -> QuerySet[Case]:
+    """The cases behind one number of a figure; KeyError for an unknown figure or bucket."""
+    return drill_with_label(scope, key, bucket)[0]
 
 
 # CYCLE TIME -------------------------------------------------------------------------------------
@@ -505,6 +507,35 @@ class Dashboard:
     workload: list[tuple[Count_, int]] = field(default_factory=list)
     # Leave and rehabilitation cases: per case type, (conclusions with months, mean months).
     period_months: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+
+    @property
+    def within_limit(self) -> float | None:
+        """Share of the period's conclusions made within the statutory limit (a conclusion without
+        a limit recorded counts in the whole, not as in time)."""
+        limits = self.figures["limits"]
+        return share(limits.get("within_limit"), limits.total)
+
+    @property
+    def within_target(self) -> float | None:
+        """Share within the service target of the conclusions that had one."""
+        targets = self.figures["targets"]
+        return share(targets.get("within_target"), targets.get("within_target") + targets.get("missed_target"))
+
+    @property
+    def reappraisal_rate(self) -> float | None:
+        """Re-appraisals requested per conclusion of the period."""
+        return share(self.figures["reappraisals"].get("requested"), self.figures["flow"].get("concluded"))
+
+    @property
+    def changed_share(self) -> float | None:
+        """Of the re-appraisals the province decided in the period, the share it changed."""
+        r = self.figures["reappraisals"]
+        return share(r.get("changed"), r.get("changed") + r.get("upheld"))
+
+
+def share(n: int, total: int) -> float | None:
+    return n / total if total else None
 
 
 SIDE_BY_SIDE = ("flow", "backlog", "limits", "risk")

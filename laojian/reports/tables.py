@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from laojian.reports.selectors import CycleStats, Dashboard, FigureResult
+from laojian.reports.selectors import CycleStats, Dashboard, FigureResult, share
 
 # Column kinds: how a value is written and formatted.
 TEXT, COUNT, SHARE, DAYS = "text", "count", "share", "days"
@@ -80,10 +80,6 @@ class KeyFigures:
         """Share of the period's conclusions made within the statutory limit (as on the dashboard:
         a conclusion without a limit recorded counts in the whole, not as in time)."""
         return share(self.within_limit, self.limit_total)
-
-
-def share(n: int, total: int) -> float | None:
-    return n / total if total else None
 
 
 def key_figures(dashboard: Dashboard) -> KeyFigures:

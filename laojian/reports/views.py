@@ -8,34 +8,32 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
+from openpyxl import Workbook
 
 from laojian.cases.selectors import cases_visible_to
+from laojian.core.exports import xlsx_append
+from laojian.core.http import XLSX, attachment
 from laojian.core.validators import mask_name
 from laojian.reports import selectors
 from laojian.reports.forms import StatisticsFilterForm
-from laojian.reports.scope import committees_for_statistics
+from laojian.reports.scope import require_statistics
+from laojian.reports.workbook import dashboard_workbook
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 50
 
 
 def _form(request: HttpRequest) -> StatisticsFilterForm:
-    committees = committees_for_statistics(request.user)
-    if not committees.exists():
-        raise PermissionDenied
-    return StatisticsFilterForm(request.GET, committees=committees)
+    return StatisticsFilterForm(request.GET, committees=require_statistics(request.user))
 
 
-def _percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "–"
+def _percent(value: float | None) -> str:
+    return f"{100 * value:.1f}%" if value is not None else "–"
 
 
 def chart_data(dashboard: selectors.Dashboard) -> dict[str, Any]:
@@ -56,9 +54,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         scope = form.scope()
         board = selectors.dashboard(scope)
         query = scope.query()
-        limits = board.figures["limits"]
-        targets = board.figures["targets"]
-        concluded = limits.total
         side = [(committee, figs, urlencode(scope.with_committee(committee.pk).query()))
                 for committee, figs in board.committees]
         context.update(
@@ -66,14 +61,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             side_by_side=side,
             query=urlencode(query),
             charts=chart_data(board),
-            within_limit=_percent(limits.get("within_limit"), concluded),
-            within_target=_percent(targets.get("within_target"),
-                                   targets.get("within_target") + targets.get("missed_target")),
-            reappraisal_rate=_percent(board.figures["reappraisals"].get("requested"),
-                                      board.figures["flow"].get("concluded")),
-            changed_share=_percent(board.figures["reappraisals"].get("changed"),
-                                   board.figures["reappraisals"].get("changed")
-                                   + board.figures["reappraisals"].get("upheld")),
+            within_limit=_percent(board.within_limit),
+            within_target=_percent(board.within_target),
+            reappraisal_rate=_percent(board.reappraisal_rate),
+            changed_share=_percent(board.changed_share),
         )
     return render(request, "reports/dashboard.html", context)
 
@@ -89,9 +80,8 @@ def drill(request: HttpRequest, figure: str, bucket: str) -> HttpResponse:
         return render(request, "reports/dashboard.html", {"form": form})
     scope = form.scope()
     try:
-        cases = selectors.drill(scope, figure, bucket)
-        label = selectors.bucket_label(figure, bucket, scope)
-    except StopIteration:
+        cases, label = selectors.drill_with_label(scope, figure, bucket)
+    except KeyError:
         raise Http404(_("No such figure.")) from None
     cases = (cases.select_related("committee", "worker").order_by("committee__code", "year", "seq", "pk")
              .only("id", "number", "case_type", "mode", "status", "received_on", "concluded_on",
@@ -111,26 +101,18 @@ def drill(request: HttpRequest, figure: str, bucket: str) -> HttpResponse:
 @require_GET
 def dashboard_xlsx(request: HttpRequest) -> HttpResponse:
     """The dashboard's data as Excel, one sheet per table."""
-    from laojian.reports.workbook import dashboard_workbook
-
     form = _form(request)
     if not form.is_valid():
         return render(request, "reports/dashboard.html", {"form": form}, status=400)
     scope = form.scope()
-    response = HttpResponse(dashboard_workbook(selectors.dashboard(scope)), content_type=XLSX)
     name = _("statistics %(first)s to %(last)s.xlsx") % {"first": scope.first.isoformat(), "last": scope.last.isoformat()}
-    response["Content-Disposition"] = content_disposition_header(True, name)
-    return response
+    return attachment(dashboard_workbook(selectors.dashboard(scope)), XLSX, name)
 
 
 @login_required
 @require_GET
 def figure_xlsx(request: HttpRequest, figure: str) -> HttpResponse:
     """One chart's data as Excel: its buckets and counts."""
-    from openpyxl import Workbook
-
-    from laojian.core.exports import xlsx_append
-
     form = _form(request)
     if figure not in selectors.FIGURES:
         raise Http404(_("No such figure."))
@@ -147,6 +129,4 @@ def figure_xlsx(request: HttpRequest, figure: str) -> HttpResponse:
         xlsx_append(ws, [_("total"), result.total])
     buf = io.BytesIO()
     wb.save(buf)
-    response = HttpResponse(buf.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(True, f"{result.label}.xlsx")
-    return response
+    return attachment(buf.getvalue(), XLSX, f"{result.label}.xlsx")

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from laojian.cases.models import CaseAssignment, Mode
 from laojian.core import audit
-from laojian.core.calendar import CalendarYearMissing, WorkingCalendar
+from laojian.core.calendar import CalendarYearMissing, WorkingCalendar, local_day_bounds
 from laojian.sittings import selectors
 from laojian.sittings.models import Appointment, CalendarFeed, Half, RosterEntry, Sitting, SittingGroup
 
@@ -43,11 +43,6 @@ PRODID = "-//Laojian//Appraisal calendar//ZH"
 ICS_TIMEZONE = "Asia/Shanghai"
 
 
-def _day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """``first`` 00:00 to the day after ``last`` 00:00, in the committee's zone."""
-    return selectors.combine(first, dt.time.min), selectors.combine(last + dt.timedelta(days=1), dt.time.min)
-
-
 def _panels_prefetch() -> Prefetch:
     """The case's active panel experts with their users, on ``case.panel``."""
     return Prefetch("case__assignments", to_attr="panel",
@@ -56,7 +51,7 @@ def _panels_prefetch() -> Prefetch:
 
 
 def _appointments(committee: Committee, first: dt.date, last: dt.date, states: Sequence[str]):
-    start, end = _day_bounds(first, last)
+    start, end = local_day_bounds(first, last)
     return (Appointment.objects.filter(committee=committee, state__in=list(states), starts_at__gte=start,
                                        starts_at__lt=end)
             .select_related("case__worker", "group__room", "sitting__venue", "expert", "staff_member")
@@ -329,7 +324,7 @@ def week_view(committee: Committee, monday: dt.date) -> WeekView:
     rules = selectors.rules_for(committee)
     pm_start = rules.afternoon_start
     counts: dict[tuple[dt.date, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    start, end = _day_bounds(monday, sunday)
+    start, end = local_day_bounds(monday, sunday)
     for starts_at, mode in (Appointment.objects.filter(committee=committee, state__in=list(SHOWN_STATES),
                                                        starts_at__gte=start, starts_at__lt=end)
                             .values_list("starts_at", "mode")):
@@ -406,7 +401,7 @@ def expert_calendar(user: User, first: dt.date, last: dt.date) -> list[ExpertEve
     (not cancelled or rescheduled); and their clinic roster duties as whole half-day entries, on
     working days only (the clinic offers no slots on rest days and public holidays). A fixed number of queries (five).
     """
-    start, end = _day_bounds(first, last)
+    start, end = local_day_bounds(first, last)
     rows = (Appointment.objects.filter(selectors.appointments_of_experts([user.pk]))
             .filter(state__in=list(EXPERT_STATES), starts_at__gte=start, starts_at__lt=end)
             .select_related("case", "group__room")

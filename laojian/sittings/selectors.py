@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from laojian.cases.models import CaseAssignment
+from laojian.core.calendar import local_day_bounds
 from laojian.core.validators import mask_name
 from laojian.sittings.models import (
     Appointment,
@@ -236,14 +237,10 @@ def now_serving(sitting: Sitting) -> list[tuple[SittingGroup, Appointment | None
 
 # STATISTICS (reports) ------------------------------------------------------------------------------
 
-def _local_day_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return combine(first, dt.time()), combine(last + dt.timedelta(days=1), dt.time())
-
-
 def examined_case_ids(first: dt.date, last: dt.date, *, mode: str | None = None) -> QuerySet:
     """Ids of cases examined (any mode, or ``mode``) on a day of ``first..last``: the person-times
     of the statistics, one per case and mode."""
-    start, end = _local_day_range(first, last)
+    start, end = local_day_bounds(first, last)
     qs = Appointment.objects.filter(state=Appointment.State.EXAMINED, starts_at__gte=start, starts_at__lt=end)
     if mode:
         qs = qs.filter(mode=mode)
@@ -254,7 +251,7 @@ def _examined(case_ids: QuerySet | None, first: dt.date, last: dt.date,
               committee_ids: list[int] | tuple[int, ...] | None) -> QuerySet[Appointment]:
     """Examined appointments of the days ``first..last``: of ``case_ids`` when given (a filtered
     scope), else of the committees (an appointment carries its case's committee)."""
-    start, end = _local_day_range(first, last)
+    start, end = local_day_bounds(first, last)
     qs = Appointment.objects.filter(state=Appointment.State.EXAMINED, starts_at__gte=start, starts_at__lt=end)
     if case_ids is not None:
         qs = qs.filter(case_id__in=case_ids)
