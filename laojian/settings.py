@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "laojian.notify",
     "laojian.portal",
     "laojian.reports",
+    "laojian.api",
     "laojian.demo",
 ]
 
@@ -143,6 +144,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Every 403/404 to a signed-in user is logged by ids (SEC-27).
+    "laojian.core.middleware.RefusalLogMiddleware",
     # After authentication: ends sessions past their cap or without their second factor.
     "laojian.core.middleware.SessionSecurityMiddleware",
     "laojian.core.middleware.SessionIdleRefreshMiddleware",
@@ -290,6 +293,27 @@ LAOJIAN_TOTP_ISSUER = os.environ.get("LAOJIAN_TOTP_ISSUER", "Laojian")  # the na
 # changing SECRET_KEY makes every user enrol again; production should set its own random key.
 LAOJIAN_TOTP_ENCRYPTION_KEY = os.environ.get("LAOJIAN_TOTP_ENCRYPTION_KEY", "")
 
+# Encryption at rest of ID numbers, phones and medical free text (SEC-55; laojian/core/crypto.py,
+# docs/data-inventory.md). LAOJIAN_FIELD_KEYS: "<id>:<base64 of 32 bytes>" pairs, comma separated,
+# the first encrypts and all decrypt (rotation: put the new key first, run `laojian rotate_keys`,
+# then drop the old one). LAOJIAN_INDEX_KEY: base64 of 32 bytes for the blind index of ID numbers.
+# Make one with `laojian rotate_keys --new-key`. The fixed development keys below never pass the
+# production profile.
+_DEV_FIELD_KEYS = "dev:CXX48N4JrukQG22tNWs+IR/HUNdR1I4Gq8fFZv6Cnu4="
+_DEV_INDEX_KEY = "yzUFMKtRbeEMcUrnV3tGKu7r1Sy1oEykopIaqbxgZiw="
+LAOJIAN_FIELD_KEYS = os.environ.get("LAOJIAN_FIELD_KEYS", "" if PRODUCTION else _DEV_FIELD_KEYS)
+LAOJIAN_INDEX_KEY = os.environ.get("LAOJIAN_INDEX_KEY", "" if PRODUCTION else _DEV_INDEX_KEY)
+if PRODUCTION and (not LAOJIAN_FIELD_KEYS or not LAOJIAN_INDEX_KEY
+                   or LAOJIAN_FIELD_KEYS == _DEV_FIELD_KEYS or LAOJIAN_INDEX_KEY == _DEV_INDEX_KEY):
+    raise ImproperlyConfigured(
+        "LAOJIAN_PRODUCTION is on: set LAOJIAN_FIELD_KEYS and LAOJIAN_INDEX_KEY to keys of your own "
+        "(`laojian rotate_keys --new-key` prints one)."
+    )
+if PRODUCTION:
+    from laojian.core.crypto import parse_keys
+
+    parse_keys(LAOJIAN_FIELD_KEYS, LAOJIAN_INDEX_KEY)  # a malformed key stops the start, with its name
+
 # Failed sign-ins (SEC-09, MLPS 登录失败处理): this many failures for one user name, or from one
 # address, within the window lock that name or address for LAOJIAN_LOCKOUT_SECONDS. Counted in
 # the database, so every worker sees the same count.
@@ -361,7 +385,9 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # One event, one line: CR/LF in a message are escaped (laojian/core/logsafe.py, SEC-28).
+    "formatters": {"plain": {"()": "laojian.core.logsafe.OneLineFormatter",
+                             "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LAOJIAN_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},

@@ -18,6 +18,7 @@ urlpatterns = [
     path("review/", include("laojian.review.urls")),
     path("sittings/", include("laojian.sittings.urls")),
     path("crosscheck/", include("laojian.crosscheck.urls")),
+    path("api/", include("laojian.api.urls")),
     path("api/crosscheck/", include((crosscheck_api.urlpatterns, "crosscheck_api"))),
     path("", include("laojian.documents.urls")),
     path("notify/", include("laojian.notify.urls")),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
+from laojian.core.fields import BlindIndexField, EncryptedCharField, EncryptedTextField
 from laojian.core.models import Committee, TimeStampedModel
 from laojian.core.validators import mask_id_number
 
@@ -26,13 +27,18 @@ class Sex(models.TextChoices):
 
 
 class Worker(TimeStampedModel):
-    """An injured worker. The ID number is stored normalised; birth date and sex are derived from it."""
+    """An injured worker. The ID number is stored normalised; birth date and sex are derived from it.
 
-    id_number = models.CharField(_("ID number"), max_length=18, unique=True)
+    The ID number and phone are encrypted at rest; the worker is found by the number's blind index
+    (:meth:`index_of`), which is also what keeps one worker per number.
+    """
+
+    id_number = EncryptedCharField(_("ID number"), max_length=18)
+    id_number_index = BlindIndexField(_("ID number index"), source="id_number", unique=True)
     name = models.CharField(_("name"), max_length=50)
     birth_date = models.DateField(_("birth date"))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    phone = EncryptedCharField(_("phone"), max_length=20, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     county = models.CharField(_("county/district"), max_length=50, blank=True)
 
@@ -46,6 +52,11 @@ class Worker(TimeStampedModel):
     @property
     def masked_id_number(self) -> str:
         return mask_id_number(self.id_number)
+
+    @classmethod
+    def index_of(cls, id_number: str) -> str:
+        """The blind index of a normalised ID number: ``Worker.objects.filter(id_number_index=...)``."""
+        return cls._meta.get_field("id_number_index").index_of(id_number)
 
 
 class Employer(TimeStampedModel):
@@ -76,7 +87,7 @@ class InjuryDetermination(TimeStampedModel):
     injury_date = models.DateField(_("injury date"))
     determination_date = models.DateField(_("determination date"))
     injured_parts = models.CharField(_("injured parts"), max_length=200)
-    diagnosis = models.TextField(_("diagnosis"))
+    diagnosis = EncryptedTextField(_("diagnosis"))
 
     class Meta:
         verbose_name = _("injury determination")
@@ -160,7 +171,7 @@ class Case(TimeStampedModel):
     case_type = models.CharField(_("case type"), max_length=20, choices=CaseType.choices)
     applicant_kind = models.CharField(_("applicant"), max_length=10, choices=ApplicantKind.choices)
     applicant_name = models.CharField(_("applicant name"), max_length=100, blank=True)
-    applicant_phone = models.CharField(_("applicant's mobile number"), max_length=20, blank=True,
+    applicant_phone = EncryptedCharField(_("applicant's mobile number"), max_length=20, blank=True,
                                        help_text=_("For SMS about the case when the applicant has no account."))
     applicant_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("applicant account"), null=True, blank=True,

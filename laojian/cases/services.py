@@ -98,8 +98,8 @@ def worker_upsert(data: WorkerInput, *, today: dt.date | None = None) -> Worker:
     if not name:
         raise _fail("name", _("Enter the worker's name."))
     worker, created = Worker.objects.get_or_create(
-        id_number=parsed.number,
-        defaults={"name": name, "birth_date": parsed.birth_date, "sex": parsed.sex, "phone": data.phone,
+        id_number_index=Worker.index_of(parsed.number),
+        defaults={"id_number": parsed.number, "name": name, "birth_date": parsed.birth_date, "sex": parsed.sex, "phone": data.phone,
                   "address": data.address, "county": data.county},
     )
     if not created:

@@ -100,6 +100,10 @@ OTHER_ACTIONS: dict[str, Any] = {
 # Timeline entries whose notes tell the first panel's findings: hidden from a blind second-opinion panel.
 BLIND_ACTIONS = frozenset({"mark_difficult", "opinions_diverge", "conclusion_drafted", "opinion_signed",
                            "discussion_decided", "second_opinion_signed"})
+# The timeline notes an applicant or employer reads: the ones written to them (what to correct, why it
+# was rejected, rescheduled, extended or ended). The rest are the committee's own working notes.
+APPLICANT_NOTES = frozenset({"submit", "resubmit", "request_correction", "close_uncorrected", "accept", "reject",
+                             "reschedule", "approve_extension", "withdraw", "terminate", "deliver"})
 
 # The worklist's filter of delivered cases whose re-appraisal window is still open (a status-like choice).
 REAPPRAISAL_WINDOW = "reappraisal_window"
@@ -326,6 +330,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         assignments = [a for a in assignments if a.role not in panel_roles or a.role in own_roles]
     # A second-opinion panel is blind (by default): what the first panel found stays hidden from it.
     blind = (not staff and CaseAssignment.Role.SECOND_EXPERT in own_roles and case.committee.second_opinion_blind)
+    outside = not staff and not own_roles & panel_roles  # the applicant or employer
     timeline = [
         {
             "entry": entry,
@@ -333,6 +338,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "from_status": _status_label(entry.from_status),
             "to_status": _status_label(entry.to_status),
             "note_hidden": blind and entry.action in BLIND_ACTIONS,
+            "note_internal": outside and entry.action not in APPLICANT_NOTES,
         }
         for entry in selectors.case_timeline(case)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -125,3 +126,36 @@ class SessionSecurityMiddleware:
     def _allowed_while_expired(self, request: HttpRequest) -> bool:
         path = request.path_info
         return any(path == reverse(name) for name in self.ALLOWED_WHILE_PASSWORD_EXPIRED)
+
+
+refusals_log = logging.getLogger("laojian.access.refused")
+
+
+def _row_id(value: object) -> bool:
+    """A row id, safe to log: digits, and too short to be an ID or phone number typed into a path."""
+    text = str(value)
+    return text.isdigit() and len(text) <= 10
+
+
+class RefusalLogMiddleware:
+    """Log every 403 and 404 answered to a signed-in user (SEC-27, issue 10).
+
+    The case scoping logs whether a case was out of scope or missing (``laojian.access``); this logs
+    every other object the same way, whichever view answered: the user's id, the URL's name and the
+    numeric ids in the path. Other path values (keys, tokens) are named, never written.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if response.status_code in (403, 404) and user is not None and user.is_authenticated:
+            match = getattr(request, "resolver_match", None)
+            where = match.view_name if match else "(no URL)"
+            ids = ", ".join(f"{name}={value if _row_id(value) else '…'}"
+                            for name, value in (match.kwargs.items() if match else ()))
+            refusals_log.info("%s answered to user %s for %s (%s) %s", response.status_code, user.pk, where, ids,
+                              request.method)
+        return response

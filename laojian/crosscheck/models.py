@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from laojian.core.fields import EncryptedCharField, EncryptedJSONField
 from laojian.core.models import Committee, TimeStampedModel
 from laojian.core.versioning import VersionField
 
@@ -36,7 +37,7 @@ class ClaimedCare(TimeStampedModel):
                                      help_text=_("The medical institution code, when the materials show it."))
     started_on = models.DateField(_("admitted on / visit date"))
     ended_on = models.DateField(_("discharged on"), null=True, blank=True)
-    diagnosis = models.CharField(_("diagnosis"), max_length=200, blank=True)
+    diagnosis = EncryptedCharField(_("diagnosis"), max_length=200, blank=True)
     icd10 = models.CharField(_("ICD-10 code"), max_length=10, blank=True)
     record_number = models.CharField(_("record number"), max_length=60, blank=True)
     version = VersionField()  # optimistic lock of the edit form (core.versioning)
@@ -114,7 +115,7 @@ class ImportRun(TimeStampedModel):
     rows_flagged = models.PositiveBigIntegerField(_("rows kept with a warning"), default=0)
     chunks_done = models.PositiveIntegerField(_("chunks done (checkpoint)"), default=0)
     # The first rejected rows with line and reason; the full list is in the reject report file.
-    rejects = models.JSONField(_("rejected rows (first ones)"), default=list, blank=True)
+    rejects = EncryptedJSONField(_("rejected rows (first ones)"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True,
                                    blank=True, on_delete=models.PROTECT, related_name="+")
@@ -183,7 +184,7 @@ class Flag(TimeStampedModel):
     fingerprint = models.CharField(_("fingerprint"), max_length=64)
     weight = models.PositiveSmallIntegerField(_("weight in the risk score"), default=1)
     hospital_name = models.CharField(_("hospital"), max_length=100, blank=True)
-    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    evidence = EncryptedJSONField(_("evidence"), default=dict, blank=True)  # partner rows: diagnoses
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.OPEN)
     found_at = models.DateTimeField(_("found at"))
     last_seen_at = models.DateTimeField(_("last seen at"))

@@ -1418,6 +1418,20 @@ class PushResult:
     rejects: list[dict[str, Any]]  # index (0-based, in the records list), reason, message
 
 
+def _encodable(text: str) -> bool:
+    """JSON lets a string hold half of a surrogate pair (``"\\ud800"``), which no UTF-8 text can."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name: Any) -> str:
+    """A field name as the answer can show it (a lone surrogate escaped)."""
+    return str(name).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _cell(value: Any, index: int, name: str) -> str | None:
     if value is None:
         return None
@@ -1426,6 +1440,9 @@ def _cell(value: Any, index: int, name: str) -> str | None:
                                % {"index": index, "field": name}, code="bad_value")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, str) and not value.isascii() and not _encodable(value):
+        raise ValidationFailed(_("Record %(index)s: %(field)s is not valid text (it has a lone surrogate).")
+                               % {"index": index, "field": name}, code="bad_value")
     if isinstance(value, str | int | float):
         return str(value)
     raise ValidationFailed(_("Record %(index)s: %(field)s must be text, a number or null.")
@@ -1448,7 +1465,7 @@ def push_frame(kind: str, records: Any) -> pl.DataFrame:
         unknown = sorted(set(record) - known)
         if unknown:
             raise ValidationFailed(_("Record %(index)s has unknown fields: %(fields)s. Known fields: %(known)s.")
-                                   % {"index": index, "fields": ", ".join(map(str, unknown)),
+                                   % {"index": index, "fields": ", ".join(map(_shown, unknown)),
                                       "known": ", ".join(names)}, code="unknown_fields")
         for name in names:
             columns[name].append(_cell(record.get(name), index, name))

@@ -19,6 +19,7 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -26,10 +27,11 @@ from django.utils.translation import gettext as _
 
 from laojian.cases import clocks
 from laojian.cases import services as case_services
-from laojian.cases.models import Case, Material, Status
+from laojian.cases.models import Case, Material, Status, Worker
 from laojian.cases.selectors import case_get_for
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, PermissionDeniedError, ValidationFailed
+from laojian.core.validators import normalize_resident_id
 from laojian.documents.models import ArchiveAccess, ArchivePackage, Delivery, Document
 from laojian.documents.services import read_checked
 from laojian.grading import selectors as grading_selectors
@@ -135,7 +137,9 @@ def package_build(case_id: int, *, actor: User, today: dt.date | None = None) ->
                           _read(delivery.receipt, delivery.receipt_sha256, delivery.document.number)))
     files.append((RECORD, json.dumps(_record(case, documents, deliveries), ensure_ascii=False, indent=1).encode()))
     content, manifest = _pack(files)
-    search = " ".join(filter(None, [case.number, case.worker.name, case.worker.id_number, case.employer.name,
+    # The ID number is encrypted at rest: the search text keeps only its masked form (last 4 shown);
+    # a full number is found through the worker's blind index (archive_search).
+    search = " ".join(filter(None, [case.number, case.worker.name, case.worker.masked_id_number, case.employer.name,
                                     *(d.number for d in documents)]))
     with transaction.atomic():
         package = ArchivePackage(case=case, committee=case.committee, archived_on=today,
@@ -229,13 +233,18 @@ def package_open(package_id: int, *, actor: User, reason: str) -> tuple[ArchiveP
 
 
 def archive_search(user: User, q: str = "", *, year: int | None = None) -> QuerySet[ArchivePackage]:
-    """Archived files of the user's committee matching every word (case number, names, ID, numbers;
-    letters in any case; the first six words)."""
+    """Archived files of the user's committee matching every word (case number, names, the full ID
+    number or its last four characters, document numbers; letters in any case; the first six words)."""
     if not user.has_perm("documents.view_archive") or not user.committee_id:
         return ArchivePackage.objects.none()
     packages = ArchivePackage.objects.filter(committee_id=user.committee_id).select_related("case", "case__worker")
     for term in q.split()[:6]:
-        packages = packages.filter(Q(search_text__icontains=term))
+        match = Q(search_text__icontains=term)
+        try:
+            match |= Q(case__worker__id_number_index=Worker.index_of(normalize_resident_id(term)))
+        except ValidationError:
+            pass
+        packages = packages.filter(match)
     if year:
         packages = packages.filter(archived_on__year=year)
     return packages.order_by("-archived_on", "-id")

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from laojian.cases.models import MaterialsStorage
+from laojian.core.fields import EncryptedJSONField
 from laojian.core.models import Committee, TimeStampedModel
 
 
@@ -77,7 +78,7 @@ class Document(TimeStampedModel):
     number = models.CharField(_("document number"), max_length=60)
     title = models.CharField(_("document title"), max_length=60)
     template = models.ForeignKey(Template, verbose_name=_("template"), on_delete=models.PROTECT, related_name="+")
-    values = models.JSONField(_("values printed"), default=dict)
+    values = EncryptedJSONField(_("values printed"), default=dict)  # names, ID number, diagnosis
     file = models.FileField(_("file"), storage=MaterialsStorage(), upload_to=document_upload_to, max_length=200)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     signer = models.CharField(_("signed with"), max_length=20)

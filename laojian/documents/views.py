@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from laojian.cases import clocks
+from laojian.cases import breakglass, clocks
 from laojian.cases.models import Case, Status
 from laojian.cases.selectors import case_get_for
 from laojian.cases.uploads import CONTENT_TYPES, human_size
@@ -54,6 +54,10 @@ from laojian.documents.models import ArchivePackage, Delivery, Document, Kind, T
 # Who opens a case's documents page (besides seeing the case at all).
 CASE_PERMS = ("documents.issue_document", "documents.reprint_document", "documents.record_delivery",
               "cases.view_committee_cases")
+# Documents that carry the diagnosis and the grade (SEC-03): opened only by the roles with the
+# medical file (cases.view_medical), the archivist and auditor (documents.view_archive), or under a
+# break-glass grant. The liaison and the system administrator get the answer for a missing document.
+MEDICAL_KINDS = frozenset({Kind.CONCLUSION, Kind.PERIOD, Kind.MINUTES})
 SIGNER_LABELS: dict[str, Any] = {
     "none": gettext_lazy("not signed"),
     "pades": gettext_lazy("electronic seal (PAdES)"),
@@ -225,6 +229,9 @@ def download(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
     """The stored original, once its SHA-256 is checked; a changed file is refused, never sent."""
     case = _case_or_404(request, case_pk)
     document = _document_or_404(case, pk)
+    if document.kind in MEDICAL_KINDS and not (request.user.has_perm("documents.view_archive")
+                                               or breakglass.can_view_medical(request.user, case)):
+        raise Http404(_("No such document."))
     try:
         content = services.document_read(document, actor=request.user)
     except FileNotFoundError:

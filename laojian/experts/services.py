@@ -1203,7 +1203,8 @@ def conflict_add(expert_id: int, *, reason: str, worker_id_number: str = "", emp
     worker = employer = None
     if (worker_id_number or "").strip():
         try:
-            worker = Worker.objects.filter(id_number=normalize_resident_id(worker_id_number)).first()
+            worker = Worker.objects.filter(
+                id_number_index=Worker.index_of(normalize_resident_id(worker_id_number))).first()
         except ValidationError as exc:
             errors["worker_id_number"] = list(exc.messages)
         else:

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from laojian.core.errors import ApplicationError
+from laojian.core.fields import EncryptedTextField
 from laojian.core.models import Committee, TimeStampedModel
 from laojian.grading.rules import CareLevel, MedicalDependency, PeriodLimits, Tolerance, grade_label
 
@@ -195,7 +196,7 @@ class Opinion(_SignedGuard, TimeStampedModel):
                                   default=CareLevel.NONE)
     medical_dependency = models.CharField(_("medical dependency"), max_length=10, choices=MedicalDependency.choices,
                                           default=MedicalDependency.NONE)
-    pre_existing = models.TextField(_("pre-existing disability"), blank=True)
+    pre_existing = EncryptedTextField(_("pre-existing disability"), blank=True)
     grade = models.PositiveSmallIntegerField(_("grade"), null=True, blank=True)
     computed_grade = models.PositiveSmallIntegerField(_("computed grade"), null=True, blank=True)
     grade_reasons = models.JSONField(_("how the grade was combined"), default=list, blank=True)
@@ -253,7 +254,7 @@ class Finding(_OpinionPart):
     opinion = models.ForeignKey(Opinion, verbose_name=_("opinion"), on_delete=models.CASCADE, related_name="findings")
     position = models.PositiveSmallIntegerField(_("order"), default=0)
     body_part = models.CharField(_("body part"), max_length=30)
-    text = models.TextField(_("findings"))
+    text = EncryptedTextField(_("findings"))
 
     class Meta:
         verbose_name = _("finding")

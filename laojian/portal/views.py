@@ -105,7 +105,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 def _applicant_required(view):
     @login_required(login_url="portal:sign_in")
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.has_perm("cases.submit_case"):
+        # The portal is the applicant's: staff (who also hold submit_case) register at the counter.
+        if not request.user.has_perm("cases.submit_case") or request.user.has_perm("cases.view_committee_cases"):
             raise Http404()
         return view(request, *args, **kwargs)
 

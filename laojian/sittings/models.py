@@ -25,6 +25,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from laojian.cases.models import MaterialsStorage, Mode
+from laojian.core.fields import EncryptedCharField, EncryptedTextField
 from laojian.core.models import Committee, TimeStampedModel
 
 __all__ = ["Mode"]  # re-exported: an appointment's mode is the case's
@@ -265,11 +266,11 @@ class Appointment(TimeStampedModel):
     staff_member = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff member (identity check)"),
                                      null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     route_order = models.PositiveSmallIntegerField(_("order on the day's route"), null=True, blank=True)
-    family_phone = models.CharField(_("family contact phone"), max_length=20, blank=True)
+    family_phone = EncryptedCharField(_("family contact phone"), max_length=20, blank=True)
     # Remote
     video_room = models.CharField(_("video room"), max_length=300, blank=True)
     local_doctor = models.CharField(_("local examining doctor"), max_length=100, blank=True)
-    local_findings = models.TextField(_("local doctor's findings"), blank=True)
+    local_findings = EncryptedTextField(_("local doctor's findings"), blank=True)
     recording_consent = models.BooleanField(_("worker consents to recording"), null=True, blank=True)
     consent_recorded_at = models.DateTimeField(_("consent recorded at"), null=True, blank=True)
     # Afterwards

@@ -79,3 +79,26 @@ def test_staff_see_both_panels_and_the_findings(client):
     client.force_login(UserFactory(committee=case.committee, roles=["clerk"]))
     page = client.get(f"/cases/{case.pk}/").content.decode()
     assert "赵专家" in page and "钱专家" in page and "7级、8级" in page
+
+
+def note(case, action: str, text: str) -> None:
+    TimelineEntry.objects.create(case=case, at=timezone.now(), action=action, note=text)
+
+
+def test_the_applicant_reads_the_notes_written_to_them_but_not_the_committees_working_notes(client):
+    applicant = UserFactory(roles=["applicant"])
+    case = CaseFactory(applicant_user=applicant, committee=applicant.committee, status=Status.EXAMINED)
+    note(case, "request_correction", "请补交出院记录")
+    note(case, "return_to_clerk", "受理材料缺页，退回窗口")
+    note(case, "mark_difficult", "专家意见分歧较大")
+    client.force_login(applicant)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "请补交出院记录" in page
+    assert "退回窗口" not in page and "分歧" not in page
+
+
+def test_the_clerk_reads_every_timeline_note(client):
+    case = CaseFactory(status=Status.EXAMINED)
+    note(case, "return_to_clerk", "受理材料缺页，退回窗口")
+    client.force_login(UserFactory(committee=case.committee, roles=["clerk"]))
+    assert "退回窗口" in client.get(f"/cases/{case.pk}/").content.decode()

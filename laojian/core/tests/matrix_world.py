@@ -28,6 +28,7 @@ from laojian.core.tests.factories import CommitteeFactory, UserFactory
 from laojian.crosscheck import partners
 from laojian.crosscheck.models import ClaimedCare, Flag, ImportRun, Letter, Source
 from laojian.demo import city
+from laojian.documents import values as document_values
 from laojian.documents.models import ArchivePackage, Delivery, Document, Kind, Template
 from laojian.experts.models import (
     ConflictDeclaration,
@@ -239,7 +240,8 @@ def build() -> World:
     template = Template.objects.filter(kind=Kind.CONCLUSION).order_by("pk").first()
     document = Document(case=case, committee=committee, kind=Kind.CONCLUSION, number="测〔2026〕1号",
                         title="鉴定结论书", template=template, sha256=_sha(PDF), signer="none",
-                        verify_code="MATRIXTEST01", issued_on=TODAY, issued_by=leader)
+                        verify_code="MATRIXTEST01", issued_on=TODAY, issued_by=leader,
+                        values=document_values.case_values(case))  # what a reprint renders from
     document.file.save("letter.pdf", ContentFile(PDF), save=False)
     document.save()
     objects["document"] = {"case_pk": case.pk, "pk": document.pk}

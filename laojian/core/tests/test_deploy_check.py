@@ -8,6 +8,8 @@ import secrets
 import subprocess
 import sys
 
+from laojian.core.crypto import new_key
+
 
 def production_env(tmp_path) -> dict[str, str]:
     # The test run's own switches (DATABASE_URL, DJANGO_ALLOW_ASYNC_UNSAFE set by the browser tests) are
@@ -19,6 +21,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "LAOJIAN_SECRET_KEY": secrets.token_urlsafe(60),
         "LAOJIAN_ALLOWED_HOSTS": "laojian.example",
         "LAOJIAN_DATA_DIR": str(tmp_path),
+        "LAOJIAN_FIELD_KEYS": f"k1:{new_key()}", "LAOJIAN_INDEX_KEY": new_key(),
         "DJANGO_SETTINGS_MODULE": "laojian.settings",
     })
     return env

@@ -18,6 +18,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from laojian.core import auth, totp
+from laojian.core.crypto import new_key
 from laojian.core.models import AuditEvent
 from laojian.core.tests.factories import UserFactory
 
@@ -181,7 +182,8 @@ def test_the_next_address_must_be_on_this_site(client):
 def test_production_requires_two_factors_by_default(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAOJIAN_") and k != "DATABASE_URL"}
     env.update({"LAOJIAN_PRODUCTION": "1", "LAOJIAN_SECRET_KEY": "k3y-" * 15, "LAOJIAN_ALLOWED_HOSTS": "x.example",
-                "LAOJIAN_DATA_DIR": str(tmp_path)})
+                "LAOJIAN_DATA_DIR": str(tmp_path), "LAOJIAN_FIELD_KEYS": f"k1:{new_key()}",
+                "LAOJIAN_INDEX_KEY": new_key()})
     code = ("import os; os.environ['DJANGO_SETTINGS_MODULE']='laojian.settings'; "
             "from django.conf import settings; print(settings.LAOJIAN_TOTP_REQUIRED)")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)

@@ -308,6 +308,8 @@ def test_url_as_principal(world, case: Probe, caplog):
         assert denied or soft or (refused and status in (200, 302, 303, 400, 409, 422)), f"expected deny; {where}"
     else:
         assert status == 404, f"expected hide (404); {where}"
+    if denied and case.principal != "anonymous":  # every refusal, whatever the object (core.middleware)
+        assert [r for r in caplog.records if r.name == "laojian.access.refused"], f"the refusal was not logged: {where}"
     if case.outcome in ("deny", "hide") and kind and (denied or soft) and not in_scope(kind, case.principal):
         logged = [r for r in caplog.records if r.name == "laojian.access" and "denied" in r.getMessage()]
         missing_url = reverse(case.url_name, kwargs=_kwargs(world, route, entry, missing=True))

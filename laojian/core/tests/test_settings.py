@@ -7,6 +7,8 @@ import sys
 import pytest
 from django.db import connection
 
+from laojian.core.crypto import new_key
+
 CHECK = [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='laojian.settings'; django.setup()"]
 
 
@@ -28,10 +30,37 @@ def test_production_refuses_to_start_without_allowed_hosts():
     assert "LAOJIAN_ALLOWED_HOSTS" in result.stderr
 
 
+def production(tmp_path, **overrides: str) -> dict[str, str]:
+    return {"LAOJIAN_PRODUCTION": "1", "LAOJIAN_SECRET_KEY": "k3y-" * 15, "LAOJIAN_ALLOWED_HOSTS": "laojian.example",
+            "LAOJIAN_DATA_DIR": str(tmp_path), "LAOJIAN_FIELD_KEYS": f"k1:{new_key()}",
+            "LAOJIAN_INDEX_KEY": new_key(), **overrides}
+
+
 def test_production_starts_when_configured(tmp_path):
-    result = run_with({"LAOJIAN_PRODUCTION": "1", "LAOJIAN_SECRET_KEY": "k3y-" * 15,
-                       "LAOJIAN_ALLOWED_HOSTS": "laojian.example", "LAOJIAN_DATA_DIR": str(tmp_path)})
+    result = run_with(production(tmp_path))
     assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_to_start_without_field_encryption_keys(tmp_path):
+    env = production(tmp_path)
+    del env["LAOJIAN_FIELD_KEYS"]
+    result = run_with(env)
+    assert result.returncode != 0
+    assert "LAOJIAN_FIELD_KEYS" in result.stderr
+
+
+def test_production_refuses_the_development_keys(tmp_path):
+    from django.conf import settings
+
+    result = run_with(production(tmp_path, LAOJIAN_INDEX_KEY=settings.LAOJIAN_INDEX_KEY))
+    assert result.returncode != 0
+    assert "LAOJIAN_INDEX_KEY" in result.stderr
+
+
+def test_production_refuses_a_field_key_of_the_wrong_length(tmp_path):
+    result = run_with(production(tmp_path, LAOJIAN_FIELD_KEYS="k1:c2hvcnQ="))
+    assert result.returncode != 0
+    assert "32 bytes" in result.stderr
 
 
 def test_a_malformed_boolean_is_refused_with_its_name():

@@ -150,6 +150,8 @@ def test_the_archive_is_searched_by_name_or_id_number_within_the_committee(deliv
     case, archivist = delivered
     package = archive.package_build(archived(case).pk, actor=archivist)
     assert list(archive.archive_search(archivist, "李四")) == [package]
-    assert list(archive.archive_search(archivist, case.worker.id_number[-6:])) == [package]
+    assert list(archive.archive_search(archivist, case.worker.id_number[-4:])) == [package]
+    assert list(archive.archive_search(archivist, case.worker.id_number)) == [package]
+    assert case.worker.id_number not in package.search_text
     other = UserFactory(roles=["archivist"])
     assert not archive.archive_search(other, "李四").exists()

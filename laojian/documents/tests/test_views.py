@@ -379,3 +379,26 @@ def test_the_approved_conclusion_gets_its_letter_with_the_conclusion_number(sett
     assert letter.number == conclusion.number
     with letter.file.open("rb") as handle:
         assert signing.validate(handle.read()).intact
+
+
+# DOCUMENTS WITH MEDICAL CONTENT (issue 10, SEC-03) -----------------------------------------------
+
+
+def issued(client, case, clerk, kind: str) -> Document:
+    """A notice issued by the clerk, then given ``kind``: same file, the kind decides who opens it."""
+    client.force_login(clerk)
+    issue(client, case, Kind.CORRECTION, note=NOTE)
+    document = Document.objects.get(case=case)
+    Document.objects.filter(pk=document.pk).update(kind=kind)
+    return document
+
+
+@pytest.mark.parametrize(("role", "kind", "status"), [
+    ("liaison", Kind.CONCLUSION, 404),
+    ("liaison", Kind.CORRECTION, 200),
+    ("archivist", Kind.CONCLUSION, 200),
+])
+def test_who_opens_a_document_with_medical_content(client, case, clerk, committee, role, kind, status):
+    document = issued(client, case, clerk, kind)
+    client.force_login(UserFactory(roles=[role], committee=committee))
+    assert client.get(reverse("documents:download", args=[case.pk, document.pk])).status_code == status
