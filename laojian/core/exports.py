@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_RE = r"^[=+\-@\t\r]"
@@ -34,8 +36,21 @@ def csv_safe_columns(frame: pl.DataFrame, columns: Iterable[str] | None = None) 
 
 
 def xlsx_append(ws: Any, values: Iterable[Any]) -> None:
-    """``ws.append(values)``, with every text cell kept as text (never a formula)."""
+    """``ws.append(values)``, with every text cell kept as text (never a formula).
+
+    A write-only sheet (large exports) has no cells to fix afterwards: its formula-like text goes
+    in as string cells made beforehand.
+    """
+    if isinstance(ws, WriteOnlyWorksheet):
+        ws.append([_text_cell(ws, v) if isinstance(v, str) and v.startswith("=") else v for v in values])
+        return
     ws.append(list(values))
     for cell in ws[ws.max_row]:
         if isinstance(cell.value, str) and cell.data_type == "f":
             cell.data_type = "s"
+
+
+def _text_cell(ws: Any, value: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell

@@ -252,7 +252,11 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
         ordering = ["chain", "seq"]
         constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq_unique")]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # The auditor's page: a committee's entries, newest first.
+            models.Index(fields=["committee", "-at"], name="audit_committee_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.chain}#{self.seq} {self.action}"

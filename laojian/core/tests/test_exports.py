@@ -42,3 +42,13 @@ def test_an_xlsx_text_cell_starting_with_equals_is_stored_as_text_and_reads_back
     cells = list(load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(values_only=False))[0]
     assert [c.value for c in cells] == ["编号", *HOSTILE, 3]
     assert all(c.data_type != "f" for c in cells)
+
+
+def test_a_write_only_xlsx_sheet_keeps_formula_text_as_text_too():
+    wb = Workbook(write_only=True)
+    exports.xlsx_append(wb.create_sheet(), ["编号", *HOSTILE, 3])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    cells = list(load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(values_only=False))[0]
+    assert [c.value for c in cells] == ["编号", *HOSTILE, 3]
+    assert all(c.data_type != "f" for c in cells)
