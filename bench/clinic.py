@@ -116,13 +116,16 @@ def run(args: argparse.Namespace) -> None:
     worker = Worker.objects.create(id_number=build_resident_id("371502", dt.date(1980, 1, 1), 1), name="基准工人",
                                    birth_date=dt.date(1980, 1, 1), sex="M", phone="13900000000")
     employer = Employer.objects.create(credit_code=build_credit_code("91371500MA3C00001"), name="基准公司")
-    determination = InjuryDetermination.objects.create(
-        number="基准工伤认字〔2026〕1号", worker=worker, employer=employer, injury_date=dt.date(2026, 1, 5),
-        determination_date=dt.date(2026, 3, 1), injured_parts="右手", diagnosis="右手骨折")
+    # One injury a booked case: an injury has one case of a type in progress at a time (REL-21).
+    determinations = InjuryDetermination.objects.bulk_create([
+        InjuryDetermination(number=f"基准工伤认字〔2026〕{k + 100}号", worker=worker, employer=employer,
+                            injury_date=dt.date(2026, 1, 5), determination_date=dt.date(2026, 3, 1),
+                            injured_parts="右手", diagnosis="右手骨折")
+        for k in range(len(taken))], batch_size=2000)
     cases = Case.objects.bulk_create([
         Case(committee=committee, case_type=CaseType.INITIAL, applicant_kind="worker", worker=worker,
              employer=employer, determination=determination, mode=Mode.CLINIC, status=Status.SCHEDULED)
-        for _ in taken], batch_size=2000)
+        for determination in determinations], batch_size=2000)
     Appointment.objects.bulk_create([
         Appointment(case=case, committee=committee, mode=Mode.CLINIC, starts_at=slot.starts_at,
                     ends_at=slot.ends_at, place=slot.place, expert_id=slot.expert_id, roster_entry_id=slot.entry_id,

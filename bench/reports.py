@@ -77,7 +77,7 @@ PROJECT_DIR = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 SQLITE_DIR = RESULTS_DIR / "reports-sqlite"
 
-SEED_VERSION = "reports-1"
+SEED_VERSION = "reports-2"
 MARKER = "bench_reports_seed"
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC
@@ -98,6 +98,8 @@ PROVINCE_SHARE = 0.015
 
 OPEN = ("submitted", "correction_requested", "accepted", "reviewed", "scheduled", "examined", "difficult",
         "concluded", "delivered")
+# The cases that hold their injury: one of a type at a time (the database's REL-21 constraint).
+IN_PROGRESS = frozenset(OPEN) - {"concluded", "delivered"}
 PERIOD_TYPES = ("leave_confirmation", "leave_extension", "rehab_confirmation", "rehab_extension")
 GRADED_TYPES = ("initial", "review", "reappraisal")
 CITY_TYPES = (("initial", 62), ("review", 10), ("leave_confirmation", 10), ("leave_extension", 6),
@@ -322,8 +324,8 @@ def seed(n_cases: int) -> dict[str, Any]:
 
     tables = {
         "employer": Table(Employer, ["id", "credit_code", "name", "created_at", "updated_at"], pg),
-        "worker": Table(Worker, ["id", "id_number", "name", "birth_date", "sex", "county", "created_at",
-                                 "updated_at"], pg),
+        "worker": Table(Worker, ["id", "id_number", "id_number_index", "name", "birth_date", "sex", "county",
+                                 "created_at", "updated_at"], pg),
         "determination": Table(InjuryDetermination, ["id", "number", "worker_id", "employer_id", "injury_date",
                                                      "determination_date", "injured_parts", "diagnosis",
                                                      "created_at", "updated_at"], pg),
@@ -367,7 +369,7 @@ def seed(n_cases: int) -> dict[str, Any]:
     seq: dict[tuple[int, int], int] = {}
     sittings: dict[tuple[int, dt.date], int] = {}
     owners: list[tuple[int, int, int]] = []  # (worker id, determination id, employer id)
-    counts = {"drafts": 0}
+    counts: dict[str, Any] = {"drafts": 0, "in_progress": set()}  # (determination, type) of cases in progress
 
     if not pg:
         with connection.cursor() as cur:
@@ -424,6 +426,7 @@ def seed(n_cases: int) -> dict[str, Any]:
                     [n_cases, SEED_VERSION, seconds, dt.datetime.now(UTC).isoformat(), json.dumps(rows)])
     print(f"  loaded in {loaded:.0f} s, {'VACUUM ANALYZE' if pg else 'ANALYZE'} done at {seconds:.0f} s",
           file=sys.stderr)
+    counts.pop("in_progress")
     return {"cases": n_cases, "seed_seconds": round(seconds, 1), "rows": rows, **counts}
 
 
@@ -431,6 +434,9 @@ def _one_case(cid: int, received: dt.date, rng: random.Random, T: dict[str, Tabl
               users: list, experts: list, venues: list, edition_id: int, seq: dict, sittings: dict, owners: list, counts: dict,
               n_employers: int, pick_city: Callable, pick_city_type: Callable, pick_mode: Callable,
               pick_kind: Callable, pick_grade: Callable, pick_rule: Callable, pick_flag_state: Callable) -> None:
+    from laojian.cases.models import Worker
+
+    id_field = Worker._meta.get_field("id_number")  # sealed as the application seals it
     r = rng.random
     ri = rng.randint
     ci = 0 if r() < PROVINCE_SHARE else pick_city()
@@ -443,10 +449,19 @@ def _one_case(cid: int, received: dt.date, rng: random.Random, T: dict[str, Tabl
 
     # The worker, the employer and the injury determination: new for initial appraisals, an
     # earlier case's for reviews and periods.
-    if ctype in ("initial", "reappraisal") or len(owners) < 100:
+    in_progress = counts["in_progress"]
+    pick = None
+    if ctype not in ("initial", "reappraisal") and len(owners) >= 100:
+        for _ in range(20):  # one case in progress per injury and type (REL-21)
+            candidate = owners[-1 - int(r() * min(len(owners), 20000))]
+            if (candidate[1], ctype) not in in_progress:
+                pick = candidate
+                break
+    if pick is None:
         emp = ri(1, n_employers)
         birth = dt.date(1965, 1, 1) + dt.timedelta(days=ri(0, 12000))
-        T["worker"].add(cid, f"3701{cid:014d}", f"工人{cid}", birth, "M" if r() < 0.7 else "F",
+        id_number = f"3701{cid:014d}"
+        T["worker"].add(cid, id_field.get_prep_value(id_number), Worker.index_of(id_number), f"工人{cid}", birth, "M" if r() < 0.7 else "F",
                         f"{committee.short_name}{ri(1, 9)}区", STAMP, STAMP)
         injury = received - dt.timedelta(days=ri(60, 400))
         T["determination"].add(cid, f"工伤认字{cid:09d}号", cid, emp, injury, injury + dt.timedelta(days=ri(20, 60)),
@@ -454,7 +469,7 @@ def _one_case(cid: int, received: dt.date, rng: random.Random, T: dict[str, Tabl
         owners.append((cid, cid, emp))
         worker_id, det_id, emp = cid, cid, emp
     else:
-        worker_id, det_id, emp = owners[-1 - int(r() * min(len(owners), 20000))]
+        worker_id, det_id, emp = pick
 
     status = None
     accepted = concluded = delivered = correction = None
@@ -510,6 +525,8 @@ def _one_case(cid: int, received: dt.date, rng: random.Random, T: dict[str, Tabl
                     delivered = dlv
                     status = "delivered" if arc > TODAY else "archived"
 
+    if status in IN_PROGRESS:
+        in_progress.add((det_id, ctype))
     number = year = s = None
     if received is not None:
         year = received.year

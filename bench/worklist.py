@@ -146,6 +146,7 @@ def seed(n_cases: int) -> dict[str, Any]:
     from django.utils import timezone
 
     from laojian.cases.models import (
+        IN_PROGRESS_STATUSES,
         Case,
         CaseAssignment,
         CaseType,
@@ -222,6 +223,7 @@ def seed(n_cases: int) -> dict[str, Any]:
                          Status.SCHEDULED, Status.EXAMINED, Status.CONCLUDED, Status.DELIVERED]
         closed = [Status.ARCHIVED] * 92 + [Status.REJECTED] * 3 + [Status.WITHDRAWN] * 3 + [Status.TERMINATED] * 2
         cases = []
+        in_progress: set[tuple[int, str]] = set()
         for committee, count in ((home, n_home), (other, n_cases - n_home)):
             n_open = max(SMALL_STATUS_ROWS + 60, count * 3 // 100)
             start = today - dt.timedelta(days=8 * 365)
@@ -243,10 +245,15 @@ def seed(n_cases: int) -> dict[str, Any]:
                     year = received.year
                     seqs[year] = seq = seqs.get(year, 0) + 1
                     number = committee.format_case_number(year, seq)
+                case_type = rng.choice(CaseType.values)
                 det = rng.choice(determinations)
+                if status in IN_PROGRESS_STATUSES:  # one case of a type in progress per injury (REL-21)
+                    while (det.pk, case_type) in in_progress:
+                        det = rng.choice(determinations)
+                    in_progress.add((det.pk, case_type))
                 case = Case(
                     committee_id=committee.pk, year=year, seq=seq, number=number,
-                    case_type=rng.choice(CaseType.values), applicant_kind="worker", mode=rng.choice(Mode.values),
+                    case_type=case_type, applicant_kind="worker", mode=rng.choice(Mode.values),
                     status=status, worker_id=det.worker_id, employer_id=det.employer_id, determination_id=det.pk,
                     received_on=None if status == Status.DRAFT else received,
                 )

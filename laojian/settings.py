@@ -209,7 +209,9 @@ STORAGES = {
 # CASE MATERIALS (uploads) ----------------------------------------------------------------------------
 # Medical files are stored under random names outside anything served by URL: no URL pattern serves
 # MEDIA_ROOT or the materials directory, and whitenoise serves STATIC_ROOT only. Files go out only
-# through the permission-checked, audited view `cases:material_download`.
+# through the permission-checked, audited view `cases:material_download`. The backend holds only
+# sealed bytes: `cases.models.MaterialsStorage` encrypts every file over it (SEC-55,
+# laojian/core/sealed_storage.py), so any backend named here gets ciphertext.
 # LAOJIAN_MATERIALS_STORAGE names the backend class (default: the file system under
 # LAOJIAN_DATA_DIR/materials); a large deployment can name an S3-compatible backend, e.g.
 # "storages.backends.s3.S3Storage" once django-storages and boto3 are installed, and pass its
@@ -259,6 +261,18 @@ LAOJIAN_BACKUP_DIR = Path(os.environ.get("LAOJIAN_BACKUP_DIR") or DATA_DIR / "ba
 
 # Hours a POST's idempotency key and its response are kept (REL-20 asks at least 24).
 LAOJIAN_IDEMPOTENCY_HOURS = env_int("LAOJIAN_IDEMPOTENCY_HOURS", 48)
+
+# Retention (SEC-64, `laojian retention`, laojian/cases/retention.py): days after a case closed
+# before its personal data is anonymised, per retention class. Years count as 366 days, so a period
+# never ends before the same calendar date. An appraised case is also kept until its archive
+# package's own date (50 years, laojian/documents/archive.py), whichever is later. A case holds its
+# timeline (a log), so `laojian retention` refuses any period under 180 days (SEC-52). The audit
+# trail is never deleted by the application.
+LAOJIAN_RETENTION_DAYS = {
+    "application": env_int("LAOJIAN_RETENTION_APPLICATION_DAYS", 3 * 366),  # never accepted
+    "no_conclusion": env_int("LAOJIAN_RETENTION_NO_CONCLUSION_DAYS", 10 * 366),  # terminated, withdrawn
+    "appraised": env_int("LAOJIAN_RETENTION_APPRAISED_DAYS", 50 * 366),  # archived with a conclusion
+}
 
 # SECURITY ------------------------------------------------------------------------------------------
 # Break-glass (laojian.cases.breakglass): minutes one grant opens one case's medical content to the

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from laojian.cases import clocks, services
 from laojian.cases.models import ApplicantKind, CaseType, Mode, Sensitivity
+from laojian.core import notices
 from laojian.core.models import Committee
 from laojian.core.validators import normalize_credit_code, parse_resident_id
 
@@ -95,6 +96,38 @@ class ApplicationForm(forms.Form):
         return data
 
 
+class NoticeFormMixin(forms.Form):
+    """The personal-information notice at intake (SEC-61): the version shown, sent back by the page
+    (``notice_version``, a hidden input the template writes from ``core.notices.current()``), and the
+    acknowledgement box. A version other than the current one (the notice changed while the form was
+    open) is refused, so the version stored is always the one on the page."""
+
+    notice_version = forms.CharField(max_length=20, widget=forms.HiddenInput)
+    acknowledgement_label = ""
+    acknowledgement_missing = ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["notice_acknowledged"] = forms.BooleanField(
+            label=self.acknowledgement_label, required=True,
+            error_messages={"required": self.acknowledgement_missing},
+        )
+
+    def clean_notice_version(self) -> str:
+        version = self.cleaned_data["notice_version"]
+        if version != notices.current().version:
+            raise ValidationError(_("The notice on the processing of personal information changed while the form "
+                                    "was open. Read the current version and confirm again."))
+        return version
+
+
+class CounterApplicationForm(NoticeFormMixin, ApplicationForm):
+    """The clerk's counter registration: the clerk confirms that the printed notice was shown."""
+
+    acknowledgement_label = _("I showed the applicant the printed notice on the processing of personal "
+                              "information (the version above).")
+    acknowledgement_missing = _("Show the applicant the printed notice on the processing of personal "
+                                "information, then tick this box.")
 
 
 def register_arguments(cleaned: dict) -> dict:
@@ -118,6 +151,7 @@ def register_arguments(cleaned: dict) -> dict:
         "applicant_phone": cleaned.get("applicant_phone", ""),
         "mode": cleaned["mode"],
         "mode_reason": cleaned.get("mode_reason", ""),
+        "notice_version": cleaned.get("notice_version", ""),
     }
 
 

@@ -18,7 +18,9 @@ from django.utils.translation import gettext_lazy as _
 
 from laojian.core.fields import BlindIndexField, EncryptedCharField, EncryptedTextField
 from laojian.core.models import Committee, TimeStampedModel
+from laojian.core.sealed_storage import SealedStorage
 from laojian.core.validators import mask_id_number
+from laojian.core.versioning import VersionField
 
 
 class Sex(models.TextChoices):
@@ -41,10 +43,17 @@ class Worker(TimeStampedModel):
     phone = EncryptedCharField(_("phone"), max_length=20, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     county = models.CharField(_("county/district"), max_length=50, blank=True)
+    # Set when every case of the worker was past its retention and the personal fields were
+    # replaced with neutral values (SEC-64, ``laojian/cases/retention.py``).
+    anonymised_on = models.DateField(_("anonymised on"), null=True, blank=True, editable=False)
+    version = VersionField()  # optimistic lock of the correction form (core.versioning)
 
     class Meta:
         verbose_name = _("worker")
         verbose_name_plural = _("workers")
+        permissions = [
+            ("handle_rights_request", "Can answer a person's rights request: a copy of their data, a correction"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.masked_id_number})"
@@ -154,6 +163,34 @@ class Sensitivity(models.TextChoices):
     RESTRICTED = "restricted", _("restricted")
 
 
+class RetentionClass(models.TextChoices):
+    """How long a closed case's personal data is kept (SEC-64; periods in ``LAOJIAN_RETENTION_DAYS``,
+    the rules in ``laojian/cases/retention.py``)."""
+
+    OPEN = "open", _("open (not closed yet)")
+    APPLICATION = "application", _("application never accepted")
+    NO_CONCLUSION = "no_conclusion", _("closed without a conclusion")
+    APPRAISED = "appraised", _("appraised and archived")
+
+
+# A case in one of these holds its injury: submitted and not yet concluded, withdrawn or refused.
+IN_PROGRESS_STATUSES = (Status.SUBMITTED, Status.CORRECTION_REQUESTED, Status.ACCEPTED, Status.REVIEWED,
+                        Status.SCHEDULED, Status.EXAMINED, Status.DIFFICULT)
+ONE_OPEN_CASE_PER_INJURY = "case_one_open_per_injury_and_type"
+
+
+def open_case_of_injury(case: Case) -> Case | None:
+    """Another case of ``case``'s type in progress for its injury (REL-21), if there is one."""
+    return (Case.objects.filter(determination_id=case.determination_id, case_type=case.case_type,
+                                status__in=IN_PROGRESS_STATUSES).exclude(pk=case.pk).only("pk", "number").first())
+
+
+def is_open_case_clash(exc: Exception) -> bool:
+    """Whether an IntegrityError is the REL-21 constraint (PostgreSQL names it; SQLite names its columns)."""
+    text = str(exc)
+    return ONE_OPEN_CASE_PER_INJURY in text or "cases_case.determination_id, cases_case.case_type" in text
+
+
 class Case(TimeStampedModel):
     """An appraisal case (鉴定案件).
 
@@ -183,6 +220,10 @@ class Case(TimeStampedModel):
                                    default=Sensitivity.NORMAL)
     status = models.CharField(_("status"), max_length=25, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # SEC-61: the version of the personal-information notice (core.notices) the applicant was shown at
+    # intake, and when they acknowledged it (ticked online; the clerk confirmed showing it at the counter).
+    notice_version = models.CharField(_("personal-information notice version"), max_length=20, blank=True)
+    notice_acknowledged_at = models.DateTimeField(_("notice acknowledged at"), null=True, blank=True)
     worker = models.ForeignKey(Worker, verbose_name=_("worker"), on_delete=models.PROTECT, related_name="cases")
     employer = models.ForeignKey(Employer, verbose_name=_("employer"), on_delete=models.PROTECT,
                                  related_name="cases")
@@ -222,6 +263,11 @@ class Case(TimeStampedModel):
     reschedule_shift_days = models.PositiveSmallIntegerField(
         _("days added by reschedules the worker asked for"), default=0
     )
+    # Retention (SEC-64): set when the case closes (laojian/cases/retention.py).
+    retention_class = models.CharField(_("retention class"), max_length=20, choices=RetentionClass.choices,
+                                       default=RetentionClass.OPEN, editable=False)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True, editable=False)
+    anonymised_on = models.DateField(_("anonymised on"), null=True, blank=True, editable=False)
 
     # Clocks (derived; see clocks.py).
     completeness_due = models.DateField(_("completeness notice due"), null=True, blank=True)
@@ -250,6 +296,13 @@ class Case(TimeStampedModel):
             models.UniqueConstraint(fields=["committee", "number"], name="case_number_unique_per_committee",
                                     violation_error_message=_("This case number is already in use.")),
             models.UniqueConstraint(fields=["committee", "year", "seq"], name="case_seq_unique_per_committee_year"),
+            # REL-21: the second line behind idempotency keys: two requests with different keys still
+            # cannot put two cases of one type for one injury (its determination) in progress.
+            models.UniqueConstraint(
+                fields=["determination", "case_type"], condition=models.Q(status__in=IN_PROGRESS_STATUSES),
+                name=ONE_OPEN_CASE_PER_INJURY,
+                violation_error_message=_("This injury already has a case of this type in progress."),
+            ),
         ]
         indexes = [
             models.Index(fields=["committee", "status", "next_due"], name="case_worklist_idx"),
@@ -392,51 +445,20 @@ class TimelineEntry(models.Model):
 
 
 @deconstructible
-class MaterialsStorage(Storage):
-    """The storage of case materials: ``STORAGES["materials"]``, looked up on every call.
+class MaterialsStorage(SealedStorage):
+    """The storage of case materials: ``STORAGES["materials"]``, looked up on every call, with every
+    file sealed on the way in and opened on the way out (SEC-55, ``laojian/core/sealed_storage.py``).
 
     A proxy rather than the backend itself, so the backend is chosen by settings at run time
     (``LAOJIAN_MATERIALS_STORAGE``: the file system by default, an S3-compatible backend in a large
-    deployment) and a test's ``settings.STORAGES`` reaches the field. Nothing in this storage is
-    ever served by URL: files go out only through ``cases:material_download``.
+    deployment) and a test's ``settings.STORAGES`` reaches the field. The backend holds only sealed
+    bytes (and files stored before sealing, read as they are until ``laojian rotate_keys`` seals
+    them). Nothing in this storage is ever served by URL: files go out only through the checked views.
     """
 
     @property
     def backend(self) -> Storage:
         return storages["materials"]
-
-    def save(self, name, content, max_length=None):
-        return self.backend.save(name, content, max_length=max_length)
-
-    def _open(self, name, mode="rb"):
-        return self.backend.open(name, mode)
-
-    def _save(self, name, content):  # pragma: no cover - save() delegates whole
-        return self.backend.save(name, content)
-
-    def delete(self, name):
-        return self.backend.delete(name)
-
-    def exists(self, name):
-        return self.backend.exists(name)
-
-    def size(self, name):
-        return self.backend.size(name)
-
-    def listdir(self, path):
-        return self.backend.listdir(path)
-
-    def path(self, name):
-        return self.backend.path(name)
-
-    def url(self, name):
-        raise NotImplementedError("Case materials have no URL: serve them through cases:material_download.")
-
-    def generate_filename(self, filename):
-        return self.backend.generate_filename(filename)
-
-    def get_modified_time(self, name):
-        return self.backend.get_modified_time(name)
 
 
 def material_upload_to(instance: Material, filename: str) -> str:
@@ -484,7 +506,8 @@ class MaterialType(models.Model):
 class Material(models.Model):
     """One uploaded file of a case. The bytes stored are the checked (and, for images, re-encoded)
     ones; ``sha256`` is over exactly those bytes. Rows are never deleted: a replaced file is
-    marked ``superseded`` and stays in the file."""
+    marked ``superseded`` and stays in the file. Only ``laojian retention apply`` deletes the rows
+    and files of a case past its retention (SEC-64)."""
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="materials")
     material_type = models.ForeignKey(MaterialType, verbose_name=_("material type"), on_delete=models.PROTECT,

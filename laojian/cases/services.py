@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from laojian.cases import clocks
+from laojian.cases import clocks, retention
 from laojian.cases.models import (
     Case,
     CaseAssignment,
@@ -25,6 +25,8 @@ from laojian.cases.models import (
     Status,
     TimelineEntry,
     Worker,
+    is_open_case_clash,
+    open_case_of_injury,
 )
 from laojian.cases.selectors import case_for_update
 from laojian.cases.workflow import (
@@ -34,8 +36,9 @@ from laojian.cases.workflow import (
     get_transition,
     guards_for,
     listeners,
+    open_case_message,
 )
-from laojian.core import audit
+from laojian.core import audit, notices
 from laojian.core.errors import ConflictError, PermissionDeniedError, ValidationFailed
 from laojian.core.validators import normalize_credit_code, parse_resident_id
 
@@ -189,6 +192,7 @@ def case_register(
     applicant_user: User | None = None,
     applicant_phone: str = "",
     mode_reason: str = "",
+    notice_version: str = "",
     submit: bool = True,
     number: str | None = None,
     today: dt.date | None = None,
@@ -198,15 +202,22 @@ def case_register(
     """Register an application (at the counter, or as an online draft) with its parties.
 
     All or nothing: a bad ID number, credit code, date or a duplicate case number saves nothing.
+    ``notice_version`` is the personal-information notice (``core.notices``) the applicant was shown
+    and acknowledged (SEC-61); it is stored with the time of registration. The intake forms require
+    it; batch loaders of paper files leave it empty.
     """
     today = today or clocks.today()
+    notice_version = (notice_version or "").strip()
+    if notice_version and notices.get(notice_version) is None:
+        raise _fail("notice_version", _("Unknown version of the personal-information notice."))
     if not actor.has_perm("cases.register_case") and not actor.has_perm("cases.submit_case"):
         raise PermissionDeniedError()
     if actor.committee_id and actor.committee_id != committee.pk:
         raise PermissionDeniedError()
     case = Case(committee=committee, case_type=case_type, applicant_kind=applicant_kind, mode=mode,
                 mode_reason=(mode_reason or "").strip(), applicant_user=applicant_user,
-                applicant_phone=(applicant_phone or "").strip(), status=Status.DRAFT)
+                applicant_phone=(applicant_phone or "").strip(), status=Status.DRAFT,
+                notice_version=notice_version, notice_acknowledged_at=(at or timezone.now()) if notice_version else None)
     try:
         case.clean_fields(exclude=["committee", "worker", "employer", "determination", "applicant_user"])
     except ValidationError as exc:
@@ -224,6 +235,9 @@ def case_register(
                     raise _fail("number", _("Case number %(number)s is already in use.") % {"number": number})
                 case.number = number.strip()
             if submit:
+                other = open_case_of_injury(case)
+                if other is not None:
+                    raise ValidationFailed(open_case_message(other), code="open_case_of_injury")
                 case.status = Status.SUBMITTED
                 case.received_on = today
                 _assign_number(case, today)
@@ -232,8 +246,12 @@ def case_register(
             TimelineEntry.objects.create(case=case, at=at or timezone.now(), actor=actor, action="register",
                                          to_status=case.status)
             audit.record("case.register", actor=actor, obj=case, committee=committee,
-                         after={"number": case.number, **_snapshot(case)}, ip_address=ip_address)
+                         after={"number": case.number, "notice_version": case.notice_version, **_snapshot(case)},
+                         ip_address=ip_address)
     except IntegrityError as exc:
+        if is_open_case_clash(exc):  # the same injury registered at the same moment (REL-21)
+            raise ValidationFailed(_("This injury already has a case of this type in progress."),
+                                   code="open_case_of_injury") from exc
         raise ValidationFailed(_("This case conflicts with one already saved (duplicate number)."),
                                code="duplicate") from exc
     return case
@@ -264,6 +282,20 @@ def transition(
     The status changes with a compare-and-set on (status, version): if someone else moved the
     case first, exactly one of the two wins and the other gets ConflictError; nothing is half-written.
     """
+    try:
+        return _transition(case_id, name, actor=actor, note=note, data=data, expected_version=expected_version,
+                           today=today, at=at, ip_address=ip_address)
+    except IntegrityError as exc:
+        if not is_open_case_clash(exc):
+            raise
+        # Submitted at the same moment as another case of the injury (REL-21): the guard could not see it.
+        raise TransitionRefused(_("This injury already has a case of this type in progress."),
+                                code="open_case_of_injury") from exc
+
+
+def _transition(case_id: int, name: str, *, actor: User, note: str, data: dict[str, Any] | None,
+                expected_version: int | None, today: dt.date | None, at: dt.datetime | None,
+                ip_address: str) -> Case:
     step = get_transition(name)
     note = (note or "").strip()
     ctx = Context(actor=actor, note=note, data=dict(data or {}), today=today or clocks.today())
@@ -295,6 +327,7 @@ def transition(
             effect(case, ctx)
         if step.target:
             case.status = step.target
+        retention.on_status(case, ctx.today)  # SEC-64: the retention class, once the case closes
         if case.status != Status.DRAFT:
             _assign_number(case, ctx.today)
         warnings = clocks.refresh(case)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from laojian.cases import views
+from laojian.cases import rights_views, views
 
 app_name = "cases"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/materials/upload/", views.material_upload, name="material_upload"),
     path("<int:pk>/materials/check/", views.material_check, name="material_check"),
     path("<int:pk>/materials/<int:material_pk>/", views.material_download, name="material_download"),
+    path("<int:pk>/rights/copy/", rights_views.rights_export, name="rights_export"),
+    path("<int:pk>/rights/correction/", rights_views.rights_correction, name="rights_correction"),
 ]

@@ -8,6 +8,7 @@ Views are thin: they read through ``selectors``, write through ``services.transi
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from laojian.cases import breakglass, clocks, eligibility, materials, selectors, services, uploads
-from laojian.cases.forms import ApplicationForm, SensitivityForm, add_service_errors, register_arguments
+from laojian.cases.forms import (
+    CounterApplicationForm,
+    SensitivityForm,
+    add_service_errors,
+    register_arguments,
+)
 from laojian.cases.models import (
     ApplicantKind,
     Case,
@@ -39,12 +45,14 @@ from laojian.cases.models import (
     Status,
 )
 from laojian.cases.workflow import TRANSITIONS
-from laojian.core import audit
+from laojian.core import audit, notices
 from laojian.core.errors import ApplicationError, NotFoundError, PermissionDeniedError, ValidationFailed
 from laojian.core.http import HttpResponseSeeOther
 from laojian.core.models import Committee
+from laojian.core.sealed_storage import SealedFileError
 from laojian.core.validators import mask_phone
 
+logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
 # The clerk sees the eligibility checks while deciding whether to accept.
 ELIGIBILITY_STATES = frozenset({Status.SUBMITTED, Status.CORRECTION_REQUESTED})
@@ -95,6 +103,8 @@ OTHER_ACTIONS: dict[str, Any] = {
     "crosscheck_letter_reply": gettext_lazy("Reply to a cross-check letter recorded"),
     "crosscheck_override_recorded": gettext_lazy("Override of open doubts recorded"),
     "crosscheck_override": gettext_lazy("Conclusion approved with doubts open (override)"),
+    "rights_copy": gettext_lazy("Copy of the worker's personal data handed out"),
+    "rights_correction": gettext_lazy("Correction request about the worker recorded"),
 }
 
 # Timeline entries whose notes tell the first panel's findings: hidden from a blind second-opinion panel.
@@ -361,6 +371,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "worker_phone": case.worker.phone if full_identity else mask_phone(case.worker.phone),
         "employer_phone": (case.employer.contact_phone if full_identity
                            else mask_phone(case.employer.contact_phone)),
+        "may_handle_rights": user.has_perm("cases.handle_rights_request"),
         "sensitivity_form": (SensitivityForm(initial={"sensitivity": case.sensitivity})
                              if request.user.has_perm("cases.label_case") else None),
         "eligibility": (eligibility.check(case, today=today)
@@ -584,6 +595,12 @@ def material_download(request: HttpRequest, pk: int, material_pk: int) -> HttpRe
         handle = material.file.open("rb")
     except FileNotFoundError:
         raise Http404(_("The file is missing from storage. Tell the system administrator.")) from None
+    except SealedFileError as exc:  # changed or cut short on disk, or its key is gone: say so, send nothing
+        logger.error("material %s does not open: %s", material.pk, exc)
+        messages.error(request, _("The stored file “%(name)s” does not decrypt: it was changed or damaged on disk, "
+                                  "or its key is no longer configured. It is not sent. Tell the system "
+                                  "administrator.") % {"name": material.original_name})
+        return HttpResponseSeeOther(_materials_target(case))
     audit.record_read(request.user, material, ["file"], ip_address=audit.client_ip(request))
     if case.applicant_user_id != request.user.pk and (grant := breakglass.grant_in_use(request.user, case)):
         breakglass.record_read(grant, actor=request.user, case=case, fields=[f"material:{material.pk}"],
@@ -601,12 +618,13 @@ def material_download(request: HttpRequest, pk: int, material_pk: int) -> HttpRe
 @login_required
 def register(request: HttpRequest) -> HttpResponse:
     """A clerk enters an application at the counter for someone; the paper materials are scanned on
-    the case page next. A double click registers one case (the form's token is remembered)."""
+    the case page next. A double click registers one case (the form's token is remembered). The clerk
+    confirms that the applicant was shown the printed personal-information notice (SEC-61)."""
     if not request.user.has_perm("cases.register_case"):
         raise Http404()
     done: dict[str, int] = request.session.setdefault("registered_tokens", {})
     if request.method == "POST":
-        form = ApplicationForm(request.POST)
+        form = CounterApplicationForm(request.POST)
         token = request.POST.get("token", "")
         if token in done:
             return HttpResponseSeeOther(reverse("cases:detail", args=[done[token]]))
@@ -628,5 +646,6 @@ def register(request: HttpRequest) -> HttpResponse:
                                      % {"number": case.number})
                     return HttpResponseSeeOther(reverse("cases:detail", args=[case.pk]))
     else:
-        form = ApplicationForm(initial={"committee": request.user.committee_id})
-    return render(request, "cases/register.html", {"form": form, "token": secrets.token_hex(16)})
+        form = CounterApplicationForm(initial={"committee": request.user.committee_id})
+    return render(request, "cases/register.html", {"form": form, "token": secrets.token_hex(16),
+                                                   "notice": notices.current()})

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 
-from laojian.cases.models import CaseAssignment, Status
+from laojian.cases.models import CaseAssignment, Status, open_case_of_injury
 from laojian.core.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -125,6 +125,18 @@ def return_answered(case: Case, ctx: Context) -> None:
 def return_is_open(case: Case, ctx: Context) -> None:
     if not case.returned_for_answer:
         raise TransitionRefused(_("This case has not been returned with questions."), code="no_open_return")
+
+
+def no_other_open_case_of_injury(case: Case, ctx: Context) -> None:
+    """One open case of a type per injury (REL-21); the database constraint backs this up."""
+    other = open_case_of_injury(case)
+    if other is not None:
+        raise TransitionRefused(open_case_message(other), code="open_case_of_injury")
+
+
+def open_case_message(other: Case) -> str:
+    return _("This injury already has a case of this type in progress (%(number)s): finish or withdraw it first.") % {
+        "number": other.number or _("unnumbered")}
 
 
 def review_not_too_early(case: Case, ctx: Context) -> None:
@@ -282,7 +294,7 @@ OPEN_BEFORE_CONCLUSION = frozenset({S.ACCEPTED, S.REVIEWED, S.SCHEDULED, S.EXAMI
 
 _TRANSITIONS: tuple[Transition, ...] = (
     Transition("submit", _("Submit application"), frozenset({S.DRAFT}), S.SUBMITTED, "cases.submit_case",
-               guards=(applicant_uploaded_required_materials,), effects=(set_received,)),
+               guards=(applicant_uploaded_required_materials, no_other_open_case_of_injury), effects=(set_received,)),
     Transition("request_correction", _("Send correction notice"), frozenset({S.SUBMITTED}),
                S.CORRECTION_REQUESTED, "cases.request_correction", effects=(set_correction_requested,),
                note_required=True,

@@ -17,6 +17,8 @@ give back the same counts and digests is reported as failed.
 
 Files are copied after the database: a file written meanwhile may be in the backup without its row
 (harmless: nothing points to it); materials are never deleted, so no row points to a missing file.
+Stored files are sealed by the application (``laojian/core/sealed_storage.py``) and copied as they
+are: the manifest hashes the sealed bytes, and a restore needs the ``LAOJIAN_FIELD_KEYS`` of then.
 """
 
 from __future__ import annotations

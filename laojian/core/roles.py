@@ -58,6 +58,7 @@ ROLES: dict[str, Role] = {
                     "view_committee_cases", "view_medical", "register_case", "submit_case",
                     "request_correction", "accept_case", "reject_case", "schedule_case",
                     "record_examination", "deliver_case", "withdraw_case", "terminate_case", "answer_return",
+                    "handle_rights_request",
                 )
             )
             + EXPERTS_DRAW
@@ -88,6 +89,7 @@ ROLES: dict[str, Role] = {
                 for p in (
                     "view_committee_cases", "view_sensitive_cases", "view_restricted_cases", "label_case",
                     "view_medical", "mark_difficult", "conclude_case", "approve_extension", "terminate_case",
+                    "handle_rights_request",
                 )
             )
             + EXPERTS_DRAW

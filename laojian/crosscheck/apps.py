@@ -11,4 +11,9 @@ class CrosscheckConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from laojian.cases import retention
         from laojian.crosscheck import listeners  # noqa: F401  (registers the conclusion guard)
+
+        retention.register_scrub("crosscheck.claimedcare", {"diagnosis": "", "record_number": ""})
+        retention.register_scrub("crosscheck.flag", {"evidence": {}, "resolution_note": ""})
+        retention.register_scrub("crosscheck.letter", {"reply": ""})

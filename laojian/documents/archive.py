@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from laojian.cases import clocks
 from laojian.cases import services as case_services
@@ -31,6 +32,7 @@ from laojian.cases.models import Case, Material, Status, Worker
 from laojian.cases.selectors import case_get_for
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, PermissionDeniedError, ValidationFailed
+from laojian.core.sealed_storage import SealedFileError
 from laojian.core.validators import normalize_resident_id
 from laojian.documents.models import ArchiveAccess, ArchivePackage, Delivery, Document
 from laojian.documents.services import read_checked
@@ -48,6 +50,12 @@ FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 class ArchiveRefused(ApplicationError):
     code = "archive_refused"
+
+
+def kept_until_its_date(today: dt.date) -> Exists:
+    """SEC-64: an archived case is kept at least until its package's ``retain_until`` (a condition on
+    ``cases.Case``, registered with ``cases.retention``)."""
+    return Exists(ArchivePackage.objects.filter(case=OuterRef("pk"), retain_until__gt=today))
 
 
 def _safe(name: str) -> str:
@@ -159,6 +167,11 @@ def package_build(case_id: int, *, actor: User, today: dt.date | None = None) ->
     return package
 
 
+# The stored (sealed) package does not decrypt: a changed or cut-short file, or a key that is gone.
+UNSEALABLE = gettext_noop("the package file does not decrypt: it was changed or cut short on disk, or its key "
+                          "is no longer configured")
+
+
 @dataclass(frozen=True)
 class Check:
     package: ArchivePackage
@@ -174,6 +187,8 @@ def package_verify(package: ArchivePackage) -> Check:
     try:
         with package.file.open("rb") as handle:
             content = handle.read()
+    except SealedFileError:
+        return Check(package, (_(UNSEALABLE),))
     except (OSError, ValueError):
         return Check(package, (_("the package file is missing"),))
     return _check_bytes(package, content)
@@ -218,9 +233,11 @@ def package_open(package_id: int, *, actor: User, reason: str) -> tuple[ArchiveP
     try:  # one read: the bytes handed out are the bytes checked
         with package.file.open("rb") as handle:
             content = handle.read()
+        check = _check_bytes(package, content) if content else Check(package, (_("the package file is missing"),))
+    except SealedFileError:
+        content, check = b"", Check(package, (_(UNSEALABLE),))
     except (OSError, ValueError):
-        content = b""
-    check = _check_bytes(package, content) if content else Check(package, (_("the package file is missing"),))
+        content, check = b"", Check(package, (_("the package file is missing"),))
     if not check.ok:
         raise ArchiveRefused(_("The archived file of %(case)s failed its check (%(problem)s); it is not handed out. "
                                "Tell the system administrator.") % {"case": package.case, "problem": check.problems[0]},
@@ -251,4 +268,5 @@ def archive_search(user: User, q: str = "", *, year: int | None = None) -> Query
 
 
 def verify_all() -> list[Check]:
-    return [package_verify(p) for p in ArchivePackage.objects.select_related("case").order_by("id")]
+    # A package whose file was deleted by `laojian retention apply` (past its retain_until) has an empty file.
+    return [package_verify(p) for p in ArchivePackage.objects.select_related("case").exclude(file="").order_by("id")]

@@ -8,6 +8,7 @@ changed once stored; its SHA-256 is recorded and its short code lets anyone veri
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from laojian.cases.models import Status
 from laojian.cases.selectors import case_get_for
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, ConflictError, PermissionDeniedError, ValidationFailed
+from laojian.core.sealed_storage import SealedFileError
 from laojian.documents import pdf, signing, values
 from laojian.documents.models import Document, Kind, Reprint, Template
 from laojian.documents.selectors import template_for
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from laojian.cases.models import Case
     from laojian.core.models import Committee, User
 
+logger = logging.getLogger(__name__)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 CODE_LENGTH = 10
 # Documents that carry the QR code and short code of the public verification page.
@@ -150,10 +153,15 @@ def document_reprint(document_id: int, *, actor: User, reason: str) -> bytes:
 
 
 def read_checked(field_file, sha256: str) -> bytes | None:
-    """A stored file's bytes if they still match the SHA-256 recorded when it was stored, else None.
-    One read: the bytes checked are the bytes handed on."""
-    with field_file.open("rb") as handle:
-        content = handle.read()
+    """A stored file's bytes if they still match the SHA-256 recorded when it was stored, else None
+    (also when the sealed file no longer opens: changed on disk, or its key is gone; logged for the
+    administrator). One read: the bytes checked are the bytes handed on."""
+    try:
+        with field_file.open("rb") as handle:
+            content = handle.read()
+    except SealedFileError as exc:
+        logger.error("stored file does not open: %s", exc)
+        return None
     return content if hashlib.sha256(content).hexdigest() == sha256 else None
 
 

@@ -10,10 +10,11 @@ class NotifyConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from laojian.cases import workflow
+        from laojian.cases import retention, workflow
         from laojian.notify import backends, listeners
 
         checks.register(backends.check_settings)
 
         listeners.register_templates()
         workflow.register_listener(listeners.on_transition)
+        retention.register_scrub("notify.notification", {"recipient": "", "subject": "", "text": ""})

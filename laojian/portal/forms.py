@@ -6,9 +6,17 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from laojian.cases.forms import MOBILE, ApplicationForm
+from laojian.cases.forms import MOBILE, ApplicationForm, NoticeFormMixin
 
-__all__ = ["ApplicationForm", "CodeForm", "PhoneForm"]
+__all__ = ["ApplicationForm", "CodeForm", "PhoneForm", "PortalApplicationForm"]
+
+
+class PortalApplicationForm(NoticeFormMixin, ApplicationForm):
+    """The online application: the applicant ticks that they read the notice shown above the button."""
+
+    acknowledgement_label = _("I have read the notice on the processing of personal information above.")
+    acknowledgement_missing = _("Read the notice on the processing of personal information and tick this box "
+                                "to continue. Nothing you typed is lost.")
 
 
 class PhoneForm(forms.Form):

@@ -17,10 +17,10 @@ from django.views.decorators.http import require_http_methods
 
 from laojian.cases import selectors
 from laojian.cases.forms import add_service_errors
-from laojian.core import audit
+from laojian.core import audit, notices
 from laojian.core.errors import ApplicationError, ValidationFailed
 from laojian.portal import services
-from laojian.portal.forms import ApplicationForm, CodeForm, PhoneForm
+from laojian.portal.forms import CodeForm, PhoneForm, PortalApplicationForm
 from laojian.portal.selectors import ID_SUFFIX_LENGTH, status_lookup
 
 # Lookups per address per window: enough for a family checking a case, too few to enumerate.
@@ -127,9 +127,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @_applicant_required
 def apply(request: HttpRequest) -> HttpResponse:
-    """The online application form; what is typed is saved as a draft while the applicant goes."""
+    """The online application form; what is typed is saved as a draft while the applicant goes. The
+    personal-information notice is shown above the button and must be acknowledged (SEC-61)."""
     if request.method == "POST":
-        form = ApplicationForm(request.POST)
+        form = PortalApplicationForm(request.POST)
         token = request.POST.get("token", "")
         if form.is_valid() and len(token) >= 32:
             try:
@@ -145,8 +146,9 @@ def apply(request: HttpRequest) -> HttpResponse:
                 return redirect("cases:detail", case.pk)
         services.draft_save(request.user, request.POST.dict())
     else:
-        form = ApplicationForm(initial=services.draft_get(request.user))
-    return render(request, "portal/apply.html", {"form": form, "token": secrets.token_hex(16)})
+        form = PortalApplicationForm(initial=services.draft_get(request.user))
+    return render(request, "portal/apply.html", {"form": form, "token": secrets.token_hex(16),
+                                                 "notice": notices.current()})
 
 
 @require_http_methods(["POST"])

@@ -10,3 +10,10 @@ class ReviewConfig(AppConfig):
     label = "review"
     verbose_name = _("Checks and balances")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from laojian.cases import retention
+
+        retention.register_scrub("review.reappraisal", {"requester_name": retention.NEUTRAL_NAME, "grounds": "",
+                                                        "result_note": ""})
+        retention.register_scrub("review.agendaitem", {"notes": ""})

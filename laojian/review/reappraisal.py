@@ -22,7 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import Storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,9 +30,10 @@ from django.utils.translation import gettext as _
 from laojian.cases import clocks
 from laojian.cases import selectors as case_selectors
 from laojian.cases import services as case_services
-from laojian.cases.models import Status
+from laojian.cases.models import MaterialsStorage, Status
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, PermissionDeniedError, ValidationFailed
+from laojian.core.sealed_storage import SealedFileError
 from laojian.documents import selectors as document_selectors
 from laojian.documents.services import read_checked
 from laojian.grading import selectors as grading_selectors
@@ -58,8 +59,9 @@ class ReappraisalRefused(ApplicationError):
 
 
 def _storage() -> Storage:
-    """The private storage of case files (documents, materials, archive packages): never served by URL."""
-    return storages["materials"]
+    """The private storage of case files (documents, materials, archive packages): never served by
+    URL, and sealed at rest like them (the package holds the case's medical files)."""
+    return MaterialsStorage()
 
 
 # READS --------------------------------------------------------------------------------------------
@@ -361,6 +363,8 @@ def package_read(case_id: int, *, actor: User, ip_address: str = "") -> tuple[Re
     try:
         with _storage().open(reappraisal.package, "rb") as handle:
             content = handle.read()
+    except SealedFileError:
+        content = b""  # changed or cut short on disk: refused below like any changed file
     except (OSError, ValueError):
         raise ReappraisalRefused(_("The exported file is missing from storage: export it again."),
                                  code="missing_package") from None

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from laojian.cases import services as case_services
 from laojian.cases.models import Mode
-from laojian.core import audit
+from laojian.core import audit, purposes
 from laojian.core.errors import ConflictError, NotFoundError
 from laojian.sittings import selectors
 from laojian.sittings.guards import through_appointment
@@ -155,11 +155,15 @@ def remote_record(appointment_id: int, *, actor: User, local_doctor: str, local_
             raise invalid(_("Name the local examining doctor."), "local_doctor", "no_local_doctor")
         changed_consent = appointment.recording_consent != recording_consent
         appointment.recording_consent = recording_consent
-        if changed_consent:
+        if changed_consent:  # the consent record (SEC-60): who, when, and the text that was read
             appointment.consent_recorded_at = at
+            appointment.consent_recorded_by = actor
+            appointment.consent_text_version = purposes.consent_text("remote_recording")[0]
         appointment.save(update_fields=["local_doctor", "local_findings", "recording_consent",
-                                        "consent_recorded_at", "updated_at"])
+                                        "consent_recorded_at", "consent_recorded_by", "consent_text_version",
+                                        "updated_at"])
         audit.record("appointment.remote_record", actor=actor, obj=appointment, committee=case.committee,
                      after={"case_id": case.pk, "local_doctor": appointment.local_doctor,
-                            "recording_consent": recording_consent})
+                            "recording_consent": recording_consent,
+                            "consent_text_version": appointment.consent_text_version})
     return appointment

@@ -273,6 +273,10 @@ class Appointment(TimeStampedModel):
     local_findings = EncryptedTextField(_("local doctor's findings"), blank=True)
     recording_consent = models.BooleanField(_("worker consents to recording"), null=True, blank=True)
     consent_recorded_at = models.DateTimeField(_("consent recorded at"), null=True, blank=True)
+    # Who recorded the answer and which text the worker was read (core.purposes.CONSENT_TEXTS; SEC-60).
+    consent_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("consent recorded by"),
+                                            null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    consent_text_version = models.CharField(_("consent text version"), max_length=20, blank=True)
     # Afterwards
     outcome_note = models.TextField(_("note on attendance"), blank=True)
     outcome_at = models.DateTimeField(_("attendance recorded at"), null=True, blank=True)

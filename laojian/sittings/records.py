@@ -26,9 +26,10 @@ from django.utils.translation import gettext as _
 
 from laojian.cases import breakglass, uploads
 from laojian.cases import services as case_services
+from laojian.cases.models import Mode
 from laojian.cases.selectors import case_for_update, case_get_for
 from laojian.cases.workflow import TERMINAL_STATES
-from laojian.core import audit
+from laojian.core import audit, purposes
 from laojian.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from laojian.sittings import selectors
 from laojian.sittings.models import Appointment, ExaminationRecord, record_upload_to
@@ -152,6 +153,11 @@ def record_upload(case_id: int, uploaded_file: IO[bytes], *, actor: User, name: 
         raise PermissionDeniedError(_("You cannot add examination records to this case."))
     name = name or getattr(uploaded_file, "name", "") or ""
     checked = inspect(uploaded_file, name)
+    appointment = _taken_at(case, appointment_id)
+    if appointment is not None and appointment.mode == Mode.REMOTE and checked.content_type.startswith("video/"):
+        # Keeping a video of a remote appraisal rests on the worker's consent (SEC-60).
+        purposes.require_consent("remote_recording", consent=appointment.recording_consent, actor=actor,
+                                 obj=appointment, committee=case.committee, ip_address=ip_address)
     storage = ExaminationRecord._meta.get_field("file").storage
     written = ""
     try:
@@ -159,12 +165,7 @@ def record_upload(case_id: int, uploaded_file: IO[bytes], *, actor: User, name: 
             case = case_for_update(actor, case_id)
             if not can_upload(actor, case):
                 raise PermissionDeniedError(_("You cannot add examination records to this case."))
-            if appointment_id is not None and not Appointment.objects.filter(pk=appointment_id, case=case).exists():
-                raise NotFoundError()
-            if appointment_id is None:  # the examination it was taken at: the live or the last examined one
-                appointment_id = (Appointment.objects.filter(case=case, state__in=(*Appointment.LIVE,
-                                                                                   Appointment.State.EXAMINED))
-                                  .order_by("-starts_at", "-id").values_list("pk", flat=True).first())
+            appointment_id = appointment.pk if appointment is not None else None
             now = timezone.now()
             record = ExaminationRecord(
                 case=case, appointment_id=appointment_id, original_name=_display_name(name, checked.extension),
@@ -184,6 +185,18 @@ def record_upload(case_id: int, uploaded_file: IO[bytes], *, actor: User, name: 
             storage.delete(written)
         raise
     return record
+
+
+def _taken_at(case: Case, appointment_id: int | None) -> Appointment | None:
+    """The examination a record was taken at: the one named (of this case), else the live or the
+    last examined one."""
+    if appointment_id is not None:
+        appointment = Appointment.objects.filter(pk=appointment_id, case=case).first()
+        if appointment is None:
+            raise NotFoundError()
+        return appointment
+    return (Appointment.objects.filter(case=case, state__in=(*Appointment.LIVE, Appointment.State.EXAMINED))
+            .order_by("-starts_at", "-id").first())
 
 
 def record_get_for(user: User, record_id: int) -> ExaminationRecord:

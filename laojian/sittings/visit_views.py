@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from laojian.cases import breakglass
 from laojian.cases.models import Case, Mode
 from laojian.cases.selectors import case_get_for
-from laojian.core import audit
-from laojian.core.errors import ApplicationError, NotFoundError
+from laojian.core import audit, purposes
+from laojian.core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from laojian.core.http import HttpResponseSeeOther
 from laojian.sittings import day, examinations, records, selectors, visit_forms, visits
 from laojian.sittings.models import Appointment, ExtraExamination
@@ -219,8 +219,10 @@ def remote_record(request: HttpRequest, pk: int) -> HttpResponse:
         status = 400
     appointment.refresh_from_db()
     appointment.case = _case_or_404(request, appointment.case_id)
+    consent_version, consent_text = purposes.consent_text("remote_recording")
     return render(request, "sittings/remote/record.html", {
         "appointment": appointment, "case": appointment.case, "form": form,
+        "consent_version": consent_version, "consent_text": consent_text,
         "panel": list(selectors.panel_experts(appointment.case).values()),
         "can_record": appointment.is_live and (request.user.has_perm(PLAN)
                                                or request.user.pk in selectors.panel_experts(appointment.case)),
@@ -337,6 +339,8 @@ def case_records(request: HttpRequest, case_id: int) -> HttpResponse:
             raise Http404() from None
         except ApplicationError as exc:
             _refused(request, form, exc)
+            if isinstance(exc, PermissionDeniedError):  # e.g. a video without the worker's consent
+                return _records_page(request, case, form, status=403)
         else:
             messages.success(request, _("The record is attached to the case."))
             return _to("sittings:records", case.pk)

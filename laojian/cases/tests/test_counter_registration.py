@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from laojian.cases.models import Case, Status
+from laojian.core import notices
 from laojian.core.tests.factories import CommitteeFactory, UserFactory
 from laojian.core.validators import build_credit_code, build_resident_id
 
@@ -20,7 +21,7 @@ def form_data(committee, **overrides):
         "employer_credit_code": build_credit_code("91371500MA3C00003"),
         "determination_number": "聊人社工伤认字〔2026〕00888号", "injury_date": "2026-02-02",
         "determination_date": "2026-04-06", "injured_parts": "脊柱", "diagnosis": "胸椎骨折伴截瘫",
-        "token": "b" * 32,
+        "token": "b" * 32, "notice_version": notices.current().version, "notice_acknowledged": "on",
     }
     data.update(overrides)
     return data

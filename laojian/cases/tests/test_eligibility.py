@@ -54,7 +54,9 @@ def test_a_leave_extension_within_24_months_is_eligible():
 
 def test_a_second_open_case_of_the_same_type_is_flagged():
     first = CaseFactory(case_type=CaseType.INITIAL, status=Status.SCHEDULED, number="聊劳鉴〔2026〕0007号")
-    second = CaseFactory(committee=first.committee, determination=first.determination, case_type=CaseType.INITIAL)
+    other_injury = InjuryDeterminationFactory(worker=first.worker)
+    second = CaseFactory(committee=first.committee, worker=first.worker, determination=other_injury,
+                         case_type=CaseType.INITIAL)
     assert codes(second) == ["second_open_case"]
     assert "聊劳鉴〔2026〕0007号" in check(second)[0].message
 

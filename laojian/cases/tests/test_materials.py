@@ -33,6 +33,7 @@ from laojian.cases.models import (
 from laojian.cases.tests.factories import CaseFactory
 from laojian.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
 from laojian.core.models import AuditEvent
+from laojian.core.sealed_storage import open_bytes
 from laojian.core.tests.factories import CommitteeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -282,7 +283,7 @@ def test_a_photo_is_stored_without_exif_and_upright(case, applicant, materials_d
                                          applicant)
 
     [path] = stored_files(materials_dir)
-    stored = Image.open(path)
+    stored = Image.open(io.BytesIO(open_bytes(path.read_bytes())))  # sealed at rest
     assert stored.format == "JPEG"
     assert dict(stored.getexif()) == {}
     assert "exif" not in stored.info
@@ -295,7 +296,7 @@ def test_the_sha256_is_of_the_stored_bytes_and_the_name_is_random(case, clerk, m
     material = materials.material_upload(case, item(case, "diagnosis"), upload("张三 诊断证明.pdf", data), clerk)
 
     [path] = stored_files(materials_dir)
-    stored = path.read_bytes()
+    stored = open_bytes(path.read_bytes())  # the stored bytes once unsealed
     assert stored == data
     material.refresh_from_db()
     assert material.sha256 == hashlib.sha256(stored).hexdigest()

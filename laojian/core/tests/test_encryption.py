@@ -189,7 +189,10 @@ def test_a_value_sealed_with_a_key_no_longer_configured_says_which_key(settings)
 
 
 @pytest.mark.django_db
-def test_rotation_reseals_every_row_with_the_new_key_and_the_old_key_can_go(settings):
+def test_rotation_reseals_every_row_with_the_new_key_and_the_old_key_can_go(settings, tmp_path):
+    # the command re-seals stored files too: keep it off the shared data folder
+    settings.STORAGES = {**settings.STORAGES, "materials": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                                           "OPTIONS": {"location": str(tmp_path / "materials")}}}
     case = CaseFactory(determination__worker__id_number=ID_NUMBER, determination__diagnosis="右手示指末节离断伤")
     panel, experts = panel_case()
     opinion = signed_opinion(panel, experts[0])

@@ -60,7 +60,8 @@ def test_future_birth_date_is_refused():
     assert exc.value.code == "id_birth_date"
 
 
-@pytest.mark.parametrize("number", ["11010519491231002", "1101051949123100211", "", "11010519491231002Y"])
+@pytest.mark.parametrize("number", ["11010519491231002", "1101051949123100211", "", "11010519491231002Y",
+                                    "110105491231002"])  # the last: a 15-digit number of before 1999
 def test_malformed_id_numbers_are_refused(number):
     with pytest.raises(ValidationError):
         parse_resident_id(number)

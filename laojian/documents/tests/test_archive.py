@@ -12,6 +12,7 @@ from laojian.cases import services as case_services
 from laojian.cases.models import Status
 from laojian.cases.tests.factories import CaseFactory
 from laojian.core.errors import ApplicationError, PermissionDeniedError, ValidationFailed
+from laojian.core.sealed_storage import open_bytes, seal_bytes
 from laojian.core.tests.factories import UserFactory
 from laojian.documents import archive, services
 from laojian.documents.models import ArchiveAccess, ArchivePackage, Kind
@@ -83,7 +84,7 @@ def test_verify_names_a_changed_package_and_the_command_fails(delivered, documen
     data[40] ^= 0xFF
     path.write_bytes(bytes(data))
     check = archive.package_verify(package)
-    assert not check.ok and "SHA-256" in check.problems[0]
+    assert not check.ok and "does not decrypt" in check.problems[0]  # sealed at rest: the change is caught there
     with pytest.raises(CommandError):
         call_command("archive", "verify", stdout=StringIO(), stderr=StringIO())
 
@@ -92,14 +93,14 @@ def test_verify_names_a_file_replaced_inside_the_package(delivered, document_fil
     case, archivist = delivered
     package = archive.package_build(archived(case).pk, actor=archivist)
     path = document_files / package.file.name
-    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as original:
+    with zipfile.ZipFile(io.BytesIO(open_bytes(path.read_bytes()))) as original:
         entries = {name: original.read(name) for name in original.namelist()}
     entries["record.json"] = entries["record.json"].replace("李四".encode(), "王五".encode())
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as forged:
         for name, data in entries.items():
             forged.writestr(name, data)
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(seal_bytes(buffer.getvalue()))  # forged by someone who holds the key
     problems = archive.package_verify(package).problems
     assert any("record.json" in p for p in problems)
 

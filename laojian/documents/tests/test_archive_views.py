@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from laojian.cases.models import Status
 from laojian.cases.tests.factories import CaseFactory
+from laojian.core.sealed_storage import open_bytes, seal_bytes
 from laojian.core.tests.factories import UserFactory
 from laojian.documents import archive, services
 from laojian.documents.models import ArchiveAccess, Kind
@@ -167,7 +168,7 @@ def test_a_changed_package_fails_its_check_and_is_not_handed_out(client, documen
 
     checked = client.post(package_url(package, "documents:archive_check"), follow=True)
     [message] = messages_of(checked)
-    assert "failed its check" in message and "SHA-256" in message
+    assert "failed its check" in message and "does not decrypt" in message  # sealed at rest
 
     opened = client.post(package_url(package, "documents:archive_open"), {"reason": "行政复议调卷"}, follow=True)
     assert opened.redirect_chain[-1] == (package_url(package), 303)
@@ -180,7 +181,7 @@ def test_a_package_with_a_broken_compressed_entry_fails_its_check(client, docume
     """The stored package replaced by a ZIP whose compressed entry is broken."""
     package, archivist = packed()
     path = document_files / package.file.name
-    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as original:
+    with zipfile.ZipFile(io.BytesIO(open_bytes(path.read_bytes()))) as original:
         entries = {name: original.read(name) for name in original.namelist()}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as forged:
@@ -192,7 +193,7 @@ def test_a_package_with_a_broken_compressed_entry_fails_its_check(client, docume
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
     data = bytearray(raw)
     data[start] = 0x07  # the first deflate block: final, of the reserved (invalid) type
-    path.write_bytes(bytes(data))
+    path.write_bytes(seal_bytes(bytes(data)))  # forged by someone who holds the key
     client.force_login(archivist)
     checked = client.post(package_url(package, "documents:archive_check"), follow=True)
     assert any("failed its check" in m for m in messages_of(checked))

@@ -20,6 +20,7 @@ from laojian.cases import clocks
 from laojian.cases.models import Status
 from laojian.cases.tests.factories import CaseFactory
 from laojian.core.models import AuditEvent
+from laojian.core.sealed_storage import seal_bytes
 from laojian.core.tests.factories import CommitteeFactory, UserFactory
 from laojian.documents import delivery as delivery_services
 from laojian.documents import services
@@ -330,9 +331,8 @@ def test_the_receipt_scan_is_not_found_for_another_committees_clerk(client, case
     assert not AuditEvent.objects.filter(action="document.receipt_download").exists()
 
 
-def test_a_changed_receipt_scan_is_not_sent(client, case, clerk, received):
-    with received.receipt.open("wb") as handle:
-        handle.write(b"%PDF-1.7 changed")
+def test_a_changed_receipt_scan_is_not_sent(client, case, clerk, received, document_files):
+    (document_files / received.receipt.name).write_bytes(seal_bytes(b"%PDF-1.7 changed"))
     client.force_login(clerk)
 
     response = client.get(reverse("documents:delivery_receipt_download", args=[case.pk, received.pk]))

@@ -171,7 +171,7 @@ def test_another_committees_user_gets_404_on_a_download(client, case, clerk):
 
 def test_a_download_of_a_changed_file_gives_an_error_not_the_file(client, case, clerk, document_files):
     document = services.document_issue(case.pk, Kind.CORRECTION, actor=clerk, note=NOTE)
-    path = Path(document.file.path)
+    path = document_files / document.file.name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from laojian.cases.models import Case, Status
+from laojian.core import notices
 from laojian.core.tests.factories import CommitteeFactory
 from laojian.core.validators import build_credit_code, build_resident_id
 from laojian.portal import services
@@ -24,6 +25,7 @@ def form_data(**overrides):
         "employer_credit_code": CODE, "determination_number": "聊人社工伤认字〔2026〕00777号",
         "injury_date": "2026-03-02", "determination_date": "2026-05-06", "injured_parts": "左腿",
         "diagnosis": "左胫骨骨折", "token": "a" * 32,
+        "notice_version": notices.current().version, "notice_acknowledged": "on",
     }
     data.update(overrides)
     return data

@@ -92,7 +92,7 @@ def refused_code(case, staff, on: dt.date, today: dt.date) -> str:
 
 
 def package_of(record: Reappraisal) -> tuple[dict, dict[str, bytes], bytes]:
-    with reappraisal.storages["materials"].open(record.package, "rb") as handle:
+    with reappraisal._storage().open(record.package, "rb") as handle:
         content = handle.read()
     with zipfile.ZipFile(io.BytesIO(content)) as zipped:
         entries = {name: zipped.read(name) for name in zipped.namelist()}
