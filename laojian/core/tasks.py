@@ -15,11 +15,13 @@ finds its own earlier work): a retry after a crash is the same as a retry after 
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import logging
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.utils import timezone
@@ -30,6 +32,33 @@ from laojian.core.models import DeadLetter
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 ATTEMPT = "attempt"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int  # 1 = the first
+    of: int
+
+    @property
+    def is_retry(self) -> bool:
+        return self.number > 1
+
+    @property
+    def will_retry(self) -> bool:
+        """A failure now is followed by another attempt (not yet a dead letter)."""
+        return self.number < self.of
+
+
+_current: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar("laojian_task_attempt", default=None)
+
+
+def current_attempt() -> Attempt | None:
+    """The attempt of the ``@retried`` task running now; None outside one (a request, the console).
+
+    A service that records a failure on its row reads it to say "will be tried again" instead of
+    "failed", and a retry may take back work its own earlier attempt left half-done.
+    """
+    return _current.get()
 
 
 def delay(attempt: int, *, first_delay: float, factor: float) -> dt.timedelta:
@@ -45,6 +74,7 @@ def retried(*, attempts: int = 5, first_delay: float = 30.0, factor: float = 4.0
         @functools.wraps(func)
         def run(*args: Any, **kwargs: Any) -> Any:
             attempt = int(kwargs.pop(ATTEMPT, 1))
+            token = _current.set(Attempt(attempt, attempts))
             try:
                 return func(*args, **kwargs)
             except Exception:
@@ -57,8 +87,13 @@ def retried(*, attempts: int = 5, first_delay: float = 30.0, factor: float = 4.0
                     wait = delay(attempt, first_delay=first_delay, factor=factor)
                     later = task.using(run_after=timezone.now() + wait) if task.get_backend().supports_defer else task
                     log.warning("task %s failed attempt %s of %s; next in %s", task.module_path, attempt, attempts, wait)
+                    _current.reset(token)
+                    token = None
                     later.enqueue(*args, **{**kwargs, ATTEMPT: attempt + 1})
                 raise
+            finally:
+                if token is not None:
+                    _current.reset(token)
         return run  # type: ignore[return-value]
     return decorate
 

@@ -42,7 +42,7 @@ from typing import Any
 import fastexcel
 import polars as pl
 import polars_hash as plh
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -58,6 +58,7 @@ from laojian.core.errors import (
 )
 from laojian.core.exports import csv_safe, csv_safe_columns
 from laojian.core.models import Committee, User
+from laojian.core.tasks import current_attempt
 from laojian.core.validators import ID_CHECK_CHARS, ID_WEIGHTS
 from laojian.crosscheck import store
 from laojian.crosscheck.models import ImportRun, Source
@@ -1196,7 +1197,11 @@ def run_import(run_id: int, *, progress: Callable[[ImportRun], None] | None = No
     wrote: the stored records are as before. Any other error (disk full, the database gone) is
     recorded on the run and raised again; the run keeps its chunks and checkpoint and can be resumed.
     """
-    claimed = ImportRun.objects.filter(pk=run_id, state=ImportRun.State.QUEUED).update(
+    attempt = current_attempt()
+    # A retry also takes back a run its own earlier attempt left running: that attempt lost the
+    # database before it could record its failure (SEC reference §2.7, scenario 5).
+    claimable = [ImportRun.State.QUEUED] + ([ImportRun.State.RUNNING] if attempt and attempt.is_retry else [])
+    claimed = ImportRun.objects.filter(pk=run_id, state__in=claimable).update(
         state=ImportRun.State.RUNNING, error="", updated_at=timezone.now())
     run = ImportRun.objects.select_related("source", "source__committee").get(pk=run_id)
     if not claimed:
@@ -1215,8 +1220,14 @@ def run_import(run_id: int, *, progress: Callable[[ImportRun], None] | None = No
     except ValidationFailed as exc:  # the file changed under us, or inspection refuses it now
         _fail(run, exc.message, discard=True)
     except Exception as exc:
-        # Record-and-raise (the worker's own log keeps the traceback): the run stays resumable.
-        _fail(run, _("The import stopped: %(error)s") % {"error": exc}, discard=False)
+        # Record-and-raise (the worker's own log keeps the traceback): the run stays resumable. When
+        # the task will try again (a lost database, a full disk), the run waits for it, queued.
+        if not connection.is_usable():
+            connection.close()  # the database went away: the next statement connects again
+        retry = bool(attempt and attempt.will_retry)
+        message = (_("The import stopped: %(error)s. It is tried again by itself, from where it stopped.") if retry
+                   else _("The import stopped: %(error)s")) % {"error": exc}
+        _fail(run, message, discard=False, retry=retry)
         raise
     run.refresh_from_db()
     return run
@@ -1231,17 +1242,20 @@ def _restart(run: ImportRun, *, encoding: str) -> None:
     run.refresh_from_db()
 
 
-def _fail(run: ImportRun, message: str, *, discard: bool) -> None:
-    log.warning("import run %s failed: %s", run.pk, message)
+def _fail(run: ImportRun, message: str, *, discard: bool, retry: bool = False) -> None:
+    """Record a failed run; ``retry``: the task tries again, so the run is queued for it, not failed."""
+    log.warning("import run %s failed: %s%s", run.pk, message, " (to be tried again)" if retry else "")
     if discard:
         _discard_files(run)
-    fields: dict[str, Any] = {"state": ImportRun.State.FAILED, "error": str(message)[:2000],
-                              "finished_at": timezone.now(), "updated_at": timezone.now()}
+    fields: dict[str, Any] = {"state": ImportRun.State.QUEUED if retry else ImportRun.State.FAILED,
+                              "error": str(message)[:2000], "finished_at": None if retry else timezone.now(),
+                              "updated_at": timezone.now()}
     if discard:
         fields.update(chunks_done=0, rows_done=0, rows_added=0, rows_duplicate=0, rows_rejected=0, rows_flagged=0)
     with transaction.atomic():
         ImportRun.objects.filter(pk=run.pk).update(**fields)
-        audit.record("crosscheck.import_fail", actor=None, obj=run, committee=run.source.committee,
+        audit.record("crosscheck.import_retry" if retry else "crosscheck.import_fail", actor=None, obj=run,
+                     committee=run.source.committee,
                      after={"error": str(message)[:500], "discarded": discard, "chunks_done": run.chunks_done})
 
 
