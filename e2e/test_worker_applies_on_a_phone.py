@@ -55,11 +55,13 @@ def test_worker_applies_on_a_phone_and_a_clerk_accepts(live_server, chromium, ar
     }
     for selector, value in fields.items():
         page.fill(selector, value)
+    assert page.locator("#id_notice_acknowledged").is_visible()  # the personal-information notice (SEC-61)
+    page.check("#id_notice_acknowledged")
     page.screenshot(path=artifacts / "apply-390.png", full_page=True)
     page.click("main button[type=submit].btn-primary")
     page.wait_for_url(re.compile(r".*/cases/\d+/$"))
     case = Case.objects.get()
-    assert case.status == Status.DRAFT
+    assert case.status == Status.DRAFT and case.notice_version
 
     # The checklist's required materials, photographed or scanned, then the application is submitted.
     scan = artifacts / "scan.pdf"

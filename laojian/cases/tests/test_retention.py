@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -135,7 +136,8 @@ def test_the_report_lists_only_expired_cases_and_changes_nothing():
 def test_the_report_command_lists_the_expired_case_and_changes_nothing():
     case = closed_case(closed_on=clocks.today() - dt.timedelta(days=4 * 366))
     out = io.StringIO()
-    call_command("retention", "report", stdout=out)
+    with translation.override("en"):
+        call_command("retention", "report", stdout=out)
     assert f"#{case.pk}," in out.getvalue() and "laojian retention apply" in out.getvalue()
     assert Case.objects.get(pk=case.pk).anonymised_on is None
 

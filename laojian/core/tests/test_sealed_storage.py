@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
@@ -127,6 +128,7 @@ def test_the_download_of_a_changed_file_explains_and_sends_nothing(client, mater
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0x01
     path.write_bytes(bytes(raw))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = download(client, material, clerk)
     assert response.status_code == 303
     assert response["Location"] == reverse("cases:detail", args=[material.case_id]) + "#materials"
