@@ -11,7 +11,7 @@ refused request is recorded with its reason and changes nothing.
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -21,9 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from laojian.cases.models import ApplicantKind, Case, Material, TimelineEntry, Worker
+from laojian.cases.models import Case, Material, TimelineEntry, Worker
 from laojian.cases.selectors import case_for_update, case_get_for, cases_visible_to
 from laojian.core import audit, notices
+from laojian.core.calendar import iso_local
 from laojian.core.errors import PermissionDeniedError, ValidationFailed
 from laojian.core.validators import mask_id_number, mask_phone, parse_resident_id
 from laojian.core.versioning import bump, check_version
@@ -69,66 +70,61 @@ def _require(actor: User) -> None:
 
 # A COPY OF THE PERSONAL DATA ----------------------------------------------------------------------
 
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    return value.isoformat()
+
+# What other apps hold of the worker goes into the copy through these, registered in each app's
+# AppConfig.ready(), so this module reaches into no other app: per case (grading: the approved
+# conclusion) and for the whole copy (notify: what was sent to the worker).
+CasePart = Callable[[list[Case]], dict[int, Any]]
+CopyPart = Callable[[list[Case], Worker], list[dict[str, Any]]]
+_CASE_PARTS: dict[str, CasePart] = {}
+_COPY_PARTS: dict[str, CopyPart] = {}
+
+
+def register_case_part(name: str, part: CasePart) -> None:
+    """Add ``name`` to each case of the copy: ``part(cases)`` gives {case id: value}."""
+    _CASE_PARTS[name] = part
+
+
+def register_copy_part(name: str, part: CopyPart) -> None:
+    """Add ``name`` to the copy: ``part(cases, worker)`` gives a list of records."""
+    _COPY_PARTS[name] = part
 
 
 def personal_data_copy(actor: User, case_id: int, *, reason: str, ip_address: str = "") -> dict[str, Any]:
     """The worker of ``case_id``'s personal data as the committee holds it (decrypted), for handing to
     them: the worker record, their cases visible to ``actor`` (statuses, dates, the injury, the notice
     version each application acknowledged), each case's materials (names and dates, not the files),
-    approved conclusions, and the SMS and e-mails sent to the worker. Audited with ``reason``."""
-    from laojian.grading.models import Conclusion
-    from laojian.notify.models import Notification
-
+    and what the other apps registered (approved conclusions, the SMS and e-mails sent to the worker).
+    Audited with ``reason``."""
     reason = _reason(reason)
     case = case_get_for(actor, case_id)
     _require(actor)
     worker = case.worker
     cases = list(cases_visible_to(actor).filter(worker=worker)
                  .select_related("committee", "employer", "determination").order_by("created_at", "id"))
-    conclusions = {c.case_id: c for c in Conclusion.objects.filter(case__in=cases, state=Conclusion.State.APPROVED)
-                   .select_related("edition")}
+    case_parts = {name: part(cases) for name, part in _CASE_PARTS.items()}
     files: dict[int, list[dict[str, Any]]] = {}
     for material in (Material.objects.filter(case__in=cases).select_related("material_type")
                      .order_by("uploaded_at", "id")):
         files.setdefault(material.case_id, []).append({
             "material": material.material_type.name, "file_name": material.original_name,
-            "uploaded_at": _iso(material.uploaded_at), "superseded": material.superseded,
+            "uploaded_at": iso_local(material.uploaded_at), "superseded": material.superseded,
         })
-    # What was sent to the worker: to their phone, or to the applicant's when they applied themselves.
-    addresses = {worker.phone} | {c.applicant_phone for c in cases if c.applicant_kind == ApplicantKind.WORKER}
-    addresses.discard("")
-    sent = (Notification.objects.filter(case__in=cases, recipient__in=addresses).order_by("created_at", "id")
-            if addresses else Notification.objects.none())
-    numbers = {c.pk: c.number or f"#{c.pk}" for c in cases}
-
-    def conclusion(c: Case) -> dict[str, Any] | None:
-        found = conclusions.get(c.pk)
-        if found is None:
-            return None
-        return {"number": found.number, "grade": found.grade, "grade_label": str(found.grade_label),
-                "care_dependency": found.get_care_level_display(), "months": found.months,
-                "standard": str(found.edition), "approved_at": _iso(found.approved_at)}
 
     def notice(c: Case) -> dict[str, Any]:
         shown = notices.get(c.notice_version) if c.notice_version else None
-        return {"version": c.notice_version or None, "acknowledged_at": _iso(c.notice_acknowledged_at),
+        return {"version": c.notice_version or None, "acknowledged_at": iso_local(c.notice_acknowledged_at),
                 "title": str(shown.title) if shown else None}
 
     data = {
         "format": EXPORT_FORMAT,
-        "generated_at": _iso(timezone.now()),
+        "generated_at": iso_local(timezone.now()),
         "committee": case.committee.name,
         "legal_basis": _("Personal Information Protection Law, Art. 45: a copy of the personal information "
                          "the committee processes to appraise labour capacity (statutory duty)."),
         "worker": {
             "name": worker.name, "id_number": worker.id_number, "sex": worker.get_sex_display(),
-            "birth_date": _iso(worker.birth_date), "phone": worker.phone, "address": worker.address,
+            "birth_date": iso_local(worker.birth_date), "phone": worker.phone, "address": worker.address,
             "county": worker.county,
         },
         "cases": [
@@ -137,26 +133,21 @@ def personal_data_copy(actor: User, case_id: int, *, reason: str, ip_address: st
                 "case_type": c.get_case_type_display(), "status": c.get_status_display(),
                 "applicant": c.get_applicant_kind_display(), "applicant_name": c.applicant_name,
                 "applicant_phone": c.applicant_phone, "mode": c.get_mode_display(),
-                "received_on": _iso(c.received_on), "accepted_on": _iso(c.accepted_on),
-                "concluded_on": _iso(c.concluded_on), "delivered_on": _iso(c.delivered_on),
+                "received_on": iso_local(c.received_on), "accepted_on": iso_local(c.accepted_on),
+                "concluded_on": iso_local(c.concluded_on), "delivered_on": iso_local(c.delivered_on),
                 "employer": c.employer.name,
                 "injury": {"determination_number": c.determination.number,
-                           "injury_date": _iso(c.determination.injury_date),
-                           "determination_date": _iso(c.determination.determination_date),
+                           "injury_date": iso_local(c.determination.injury_date),
+                           "determination_date": iso_local(c.determination.determination_date),
                            "injured_parts": c.determination.injured_parts,
                            "diagnosis": c.determination.diagnosis},
                 "personal_information_notice": notice(c),
                 "materials": files.get(c.pk, []),
-                "conclusion": conclusion(c),
+                **{name: values.get(c.pk) for name, values in case_parts.items()},
             }
             for c in cases
         ],
-        "notifications": [
-            {"case": numbers.get(n.case_id), "channel": n.get_channel_display(), "recipient": n.recipient,
-             "status": n.get_status_display(), "queued_at": _iso(n.created_at), "sent_at": _iso(n.sent_at),
-             "text": n.text}
-            for n in sent
-        ],
+        **{name: part(cases, worker) for name, part in _COPY_PARTS.items()},
     }
     with transaction.atomic():
         audit.record("worker.data_copy", actor=actor, obj=worker, committee=case.committee, ip_address=ip_address,

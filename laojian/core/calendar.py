@@ -301,3 +301,13 @@ def calendar_basis(first: dt.date, last: dt.date) -> str:
     ``CalendarYearMissing`` when the range touches an unknown year.
     """
     return WorkingCalendar.for_range(first, last).basis(first, last)
+
+
+def iso_local(value: dt.date | dt.datetime | None) -> str | None:
+    """A date as ISO, a time as ISO in local time (Asia/Shanghai), to the second: how copies and
+    exports handed to people write them."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).isoformat(timespec="seconds")
+    return value.isoformat()

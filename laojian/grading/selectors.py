@@ -491,3 +491,15 @@ def approved_months_by_case_type(case_ids) -> dict[str, tuple[int, int]]:
     rows = (Conclusion.objects.filter(state=Conclusion.State.APPROVED, case_id__in=case_ids, months__isnull=False)
             .order_by().values_list("case__case_type").annotate(n=Count("pk"), months=Sum("months")))
     return {case_type: (n, months) for case_type, n, months in rows}
+
+
+def approved_conclusions_for_copy(cases: list[Case]) -> dict[int, dict[str, Any]]:
+    """The approved conclusion of each case, for a person's copy of their data (SEC-65)."""
+    from laojian.core.calendar import iso_local
+    from laojian.grading.models import Conclusion
+
+    found = Conclusion.objects.filter(case__in=cases, state=Conclusion.State.APPROVED).select_related("edition")
+    return {c.case_id: {"number": c.number, "grade": c.grade, "grade_label": str(c.grade_label),
+                        "care_dependency": c.get_care_level_display(), "months": c.months,
+                        "standard": str(c.edition), "approved_at": iso_local(c.approved_at)}
+            for c in found}

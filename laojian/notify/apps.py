@@ -10,11 +10,12 @@ class NotifyConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from laojian.cases import retention, workflow
-        from laojian.notify import backends, listeners
+        from laojian.cases import retention, rights, workflow
+        from laojian.notify import backends, listeners, selectors
 
         checks.register(backends.check_settings)
 
         listeners.register_templates()
         workflow.register_listener(listeners.on_transition)
         retention.register_scrub("notify.notification", {"recipient": "", "subject": "", "text": ""})
+        rights.register_copy_part("notifications", selectors.sent_to_worker_for_copy)
