@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from laojian.cases import clocks, retention
+from laojian.cases.models import RetentionClass
 
 
 class Command(BaseCommand):
@@ -42,10 +43,11 @@ class Command(BaseCommand):
 
     def show(self, plan: retention.Plan, seconds: float) -> None:
         for klass, days in plan.periods.items():
-            self.stdout.write(_("retention of %(klass)s: %(days)s days") % {"klass": klass, "days": days})
+            self.stdout.write(_("retention of %(klass)s: %(days)s days")
+                              % {"klass": RetentionClass(klass).label, "days": days})
         for case in plan.cases:
             self.stdout.write(_("case %(number)s (#%(id)s, %(klass)s): closed on %(closed)s, kept until %(until)s")
-                              % {"number": case.number or "—", "id": case.pk, "klass": case.retention_class,
+                              % {"number": case.number or "—", "id": case.pk, "klass": case.get_retention_class_display(),
                                  "closed": case.closed_on, "until":
                                  retention.retain_until(case.closed_on, plan.periods[case.retention_class])})
         for label, count in sorted(plan.rows.items()):
