@@ -3,8 +3,6 @@ message next to it, in the user's language."""
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -13,9 +11,7 @@ from laojian.cases import clocks, services
 from laojian.cases.models import ApplicantKind, CaseType, Mode, Sensitivity
 from laojian.core import notices
 from laojian.core.models import Committee
-from laojian.core.validators import normalize_credit_code, parse_resident_id
-
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+from laojian.core.validators import MOBILE, normalize_credit_code, parse_resident_id
 
 # The portal offers the city committee's business; re-appraisal is filed with the province.
 PORTAL_CASE_TYPES = [(v, label) for v, label in CaseType.choices if v != CaseType.REAPPRAISAL]

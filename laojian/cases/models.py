@@ -177,6 +177,7 @@ class RetentionClass(models.TextChoices):
 IN_PROGRESS_STATUSES = (Status.SUBMITTED, Status.CORRECTION_REQUESTED, Status.ACCEPTED, Status.REVIEWED,
                         Status.SCHEDULED, Status.EXAMINED, Status.DIFFICULT)
 ONE_OPEN_CASE_PER_INJURY = "case_one_open_per_injury_and_type"
+OPEN_CASE_CLASH = _("This injury already has a case of this type in progress.")
 
 
 def open_case_of_injury(case: Case) -> Case | None:
@@ -301,7 +302,7 @@ class Case(TimeStampedModel):
             models.UniqueConstraint(
                 fields=["determination", "case_type"], condition=models.Q(status__in=IN_PROGRESS_STATUSES),
                 name=ONE_OPEN_CASE_PER_INJURY,
-                violation_error_message=_("This injury already has a case of this type in progress."),
+                violation_error_message=OPEN_CASE_CLASH,
             ),
         ]
         indexes = [

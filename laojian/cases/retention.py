@@ -318,27 +318,26 @@ def _anonymise_cases(cases: list[Case], *, today: dt.date, actor: User | None, p
         _delete_files_on_commit(names)
 
 
-def _anonymise_worker(worker_id: int, *, today: dt.date, actor: User | None) -> bool:
-    """Anonymise one worker whose cases are all anonymised; inside the caller's transaction."""
+def _anonymise_worker(worker_id: int, *, today: dt.date, actor: User | None) -> str:
+    """Anonymise one worker whose cases are all anonymised; inside the caller's transaction.
+    Returns "done", "kept" (a case of theirs is still kept) or "" (anonymised before)."""
     worker = Worker.objects.select_for_update().filter(pk=worker_id, anonymised_on__isnull=True).first()
     if worker is None:
-        return False
+        return ""
     cases = list(Case.objects.filter(worker_id=worker_id).order_by("pk").values_list("pk", "anonymised_on"))
     if any(anonymised is None for _pk, anonymised in cases):
-        return False  # a case of theirs is still kept
+        return "kept"
     for name, value in WORKER_VALUES.items():
         setattr(worker, name, value)
     worker.id_number = neutral_id_number(worker.pk)  # the blind index follows at save: unique
     worker.birth_date = dt.date(worker.birth_date.year, 1, 1)  # the year stays for age statistics
     worker.anonymised_on = today
-    update = [*WORKER_VALUES, "id_number", "id_number_index", "birth_date", "anonymised_on"]
-    if any(f.name == "updated_at" for f in Worker._meta.concrete_fields):
-        update.append("updated_at")
-    worker.save(update_fields=update)
+    worker.save(update_fields=[*WORKER_VALUES, "id_number", "id_number_index", "birth_date", "anonymised_on",
+                               "updated_at"])
     audit.record("retention.anonymise_worker", actor=actor, obj=worker,
                  after={"fields": sorted([*WORKER_VALUES, "id_number", "birth_date"]),
                         "cases": [pk for pk, _anonymised in cases]})
-    return True
+    return "done"
 
 
 def _anonymise_determination(determination_id: int, *, actor: User | None) -> bool:
@@ -372,9 +371,10 @@ def apply(*, today: dt.date, actor: User | None = None, overrides: dict[str, int
     for start in range(0, len(ordered), CHUNK):
         with transaction.atomic(), audit.batched():
             for worker_id in ordered[start:start + CHUNK]:
-                if _anonymise_worker(worker_id, today=today, actor=actor):
+                outcome = _anonymise_worker(worker_id, today=today, actor=actor)
+                if outcome == "done":
                     plan.workers.append(worker_id)
-                elif Case.objects.filter(worker_id=worker_id, anonymised_on__isnull=True).exists():
+                elif outcome == "kept":
                     plan.workers_kept.append(worker_id)
     determinations = set(Case.objects.filter(Q(pk__in=ids) | Q(worker_id__in=workers))
                          .values_list("determination_id", flat=True))

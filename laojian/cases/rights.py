@@ -26,7 +26,7 @@ from laojian.cases.selectors import case_for_update, case_get_for, cases_visible
 from laojian.core import audit, notices
 from laojian.core.calendar import iso_local
 from laojian.core.errors import PermissionDeniedError, ValidationFailed
-from laojian.core.validators import mask_id_number, mask_phone, parse_resident_id
+from laojian.core.validators import MOBILE, mask_id_number, mask_phone, parse_resident_id
 from laojian.core.versioning import bump, check_version
 
 if TYPE_CHECKING:
@@ -171,8 +171,6 @@ def _shown(field: str, value: str) -> str:
 
 def _clean_value(field: str, value: str) -> dict[str, Any]:
     """The worker's new values for a correction of ``field`` (an ID number also sets birth date and sex)."""
-    from laojian.cases.forms import MOBILE
-
     value = (value or "").strip()
     if field == Field.NAME:
         if not value:

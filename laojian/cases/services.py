@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from laojian.cases import clocks, retention
 from laojian.cases.models import (
+    OPEN_CASE_CLASH,
     Case,
     CaseAssignment,
     CaseNumberSequence,
@@ -250,7 +251,7 @@ def case_register(
                          ip_address=ip_address)
     except IntegrityError as exc:
         if is_open_case_clash(exc):  # the same injury registered at the same moment (REL-21)
-            raise ValidationFailed(_("This injury already has a case of this type in progress."),
+            raise ValidationFailed(str(OPEN_CASE_CLASH),
                                    code="open_case_of_injury") from exc
         raise ValidationFailed(_("This case conflicts with one already saved (duplicate number)."),
                                code="duplicate") from exc
@@ -289,7 +290,7 @@ def transition(
         if not is_open_case_clash(exc):
             raise
         # Submitted at the same moment as another case of the injury (REL-21): the guard could not see it.
-        raise TransitionRefused(_("This injury already has a case of this type in progress."),
+        raise TransitionRefused(str(OPEN_CASE_CLASH),
                                 code="open_case_of_injury") from exc
 
 

@@ -8,6 +8,7 @@ The message never repeats the full number: it may end up in a log.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ ID_CHECK_CHARS = "10X98765432"  # indexed by S mod 11
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 
+# A mainland mobile number (11 digits, 13x–19x), the only kind the SMS gateway reaches.
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
 EARLIEST_BIRTH_YEAR = 1900
 
 

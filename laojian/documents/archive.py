@@ -167,6 +167,7 @@ def package_build(case_id: int, *, actor: User, today: dt.date | None = None) ->
     return package
 
 
+MISSING = gettext_noop("the package file is missing")
 # The stored (sealed) package does not decrypt: a changed or cut-short file, or a key that is gone.
 UNSEALABLE = gettext_noop("the package file does not decrypt: it was changed or cut short on disk, or its key "
                           "is no longer configured")
@@ -190,7 +191,7 @@ def package_verify(package: ArchivePackage) -> Check:
     except SealedFileError:
         return Check(package, (_(UNSEALABLE),))
     except (OSError, ValueError):
-        return Check(package, (_("the package file is missing"),))
+        return Check(package, (_(MISSING),))
     return _check_bytes(package, content)
 
 
@@ -233,11 +234,11 @@ def package_open(package_id: int, *, actor: User, reason: str) -> tuple[ArchiveP
     try:  # one read: the bytes handed out are the bytes checked
         with package.file.open("rb") as handle:
             content = handle.read()
-        check = _check_bytes(package, content) if content else Check(package, (_("the package file is missing"),))
+        check = _check_bytes(package, content) if content else Check(package, (_(MISSING),))
     except SealedFileError:
         content, check = b"", Check(package, (_(UNSEALABLE),))
     except (OSError, ValueError):
-        content, check = b"", Check(package, (_("the package file is missing"),))
+        content, check = b"", Check(package, (_(MISSING),))
     if not check.ok:
         raise ArchiveRefused(_("The archived file of %(case)s failed its check (%(problem)s); it is not handed out. "
                                "Tell the system administrator.") % {"case": package.case, "problem": check.problems[0]},

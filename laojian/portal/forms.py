@@ -6,7 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from laojian.cases.forms import MOBILE, ApplicationForm, NoticeFormMixin
+from laojian.cases.forms import ApplicationForm, NoticeFormMixin
+from laojian.core.validators import MOBILE
 
 __all__ = ["ApplicationForm", "CodeForm", "PhoneForm", "PortalApplicationForm"]
 

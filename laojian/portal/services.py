@@ -22,11 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from laojian.cases import services as case_services
-from laojian.cases.forms import MOBILE, register_arguments
+from laojian.cases.forms import register_arguments
 from laojian.cases.models import Case
 from laojian.core import audit
 from laojian.core.errors import ApplicationError, ValidationFailed
-from laojian.core.validators import mask_phone
+from laojian.core.validators import MOBILE, mask_phone
 from laojian.portal.models import ApplicationDraft, OneTimeCode, Submission
 
 CODE_LENGTH = 6
